@@ -1,0 +1,184 @@
+/**
+ * Where a checkpoint's files come from. The model, the tokenizer and the image processor read their files through
+ * this one interface, so a local directory (Node), a base URL, browser Blobs/Files and the hub's cache all work the
+ * same way, and every error can name the file it is about (`locate`).
+ *
+ * Implementations: `DirectorySource` (src/model/source-node.ts, Node only), `UrlSource` and `BlobSource` (here).
+ */
+export interface FileSource {
+  /** Human-readable origin for messages: a directory path, a base URL, "browser files". */
+  readonly description: string;
+  /** Full path or URL of one file, for error messages. */
+  locate(name: string): string;
+  has(name: string): Promise<boolean>;
+  /** Size in bytes; throws naming the file when it is missing. */
+  size(name: string): Promise<number>;
+  /** Bytes [start, end) of a file (defaults: the whole file). Throws naming the file when it is missing or short. */
+  read(name: string, start?: number, end?: number): Promise<Uint8Array>;
+  /** Bytes [start, end) in chunks of at most `chunkBytes`, in order; never the whole range at once. */
+  stream(name: string, start?: number, end?: number, chunkBytes?: number): AsyncIterable<Uint8Array>;
+}
+
+export const DEFAULT_CHUNK_BYTES = 8 << 20;
+
+export async function readText(source: FileSource, name: string): Promise<string> {
+  return new TextDecoder('utf-8', { fatal: false }).decode(await source.read(name));
+}
+
+export async function readJson<T = unknown>(source: FileSource, name: string): Promise<T> {
+  const text = await readText(source, name);
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${source.locate(name)}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Reads files below a base URL with fetch; uses HTTP Range requests for partial reads and falls back to
+ *  reading the body in order (discarding bytes before `start`) when the server ignores Range. */
+export class UrlSource implements FileSource {
+  readonly description: string;
+  private readonly base: string;
+  private readonly headers: Record<string, string>;
+  private readonly sizes = new Map<string, number>();
+
+  constructor(base: string, opts: { headers?: Record<string, string>; fetch?: typeof fetch } = {}) {
+    this.base = base.endsWith('/') ? base : base + '/';
+    this.description = this.base;
+    this.headers = opts.headers ?? {};
+    if (opts.fetch) this.fetchImpl = opts.fetch;
+  }
+
+  private fetchImpl: typeof fetch = (...args) => fetch(...args);
+
+  locate(name: string): string {
+    return new URL(name, this.base).toString();
+  }
+
+  async has(name: string): Promise<boolean> {
+    try {
+      await this.size(name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async size(name: string): Promise<number> {
+    const known = this.sizes.get(name);
+    if (known !== undefined) return known;
+    const url = this.locate(name);
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method: 'HEAD', headers: this.headers });
+    } catch (e) {
+      throw new Error(`${url}: cannot reach the server (${(e as Error).message})`);
+    }
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+    const len = Number(res.headers.get('content-length'));
+    if (!Number.isFinite(len) || res.headers.get('content-length') === null) {
+      // No length on HEAD (some servers): read it once; acceptable only for small files.
+      const bytes = await this.read(name);
+      this.sizes.set(name, bytes.byteLength);
+      return bytes.byteLength;
+    }
+    this.sizes.set(name, len);
+    return len;
+  }
+
+  async read(name: string, start = 0, end?: number): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of this.stream(name, start, end)) {
+      parts.push(chunk);
+      total += chunk.byteLength;
+    }
+    if (parts.length === 1) return parts[0]!;
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.byteLength;
+    }
+    return out;
+  }
+
+  async *stream(name: string, start = 0, end?: number, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> {
+    const url = this.locate(name);
+    const headers: Record<string, string> = { ...this.headers };
+    const ranged = start > 0 || end !== undefined;
+    if (ranged) headers['Range'] = `bytes=${start}-${end !== undefined ? end - 1 : ''}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { headers });
+    } catch (e) {
+      throw new Error(`${url}: cannot reach the server (${(e as Error).message})`);
+    }
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+    if (!res.body) throw new Error(`${url}: response has no body`);
+    // 200 to a Range request: the server sent the whole file; skip to `start` ourselves.
+    let skip = ranged && res.status !== 206 ? start : 0;
+    let remaining = end !== undefined ? end - start : Infinity;
+    const reader = res.body.getReader();
+    try {
+      while (remaining > 0) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        let v = value;
+        if (skip > 0) {
+          if (v.byteLength <= skip) {
+            skip -= v.byteLength;
+            continue;
+          }
+          v = v.subarray(skip);
+          skip = 0;
+        }
+        if (v.byteLength > remaining) v = v.subarray(0, remaining);
+        remaining -= v.byteLength;
+        for (let o = 0; o < v.byteLength; o += chunkBytes) yield v.subarray(o, Math.min(v.byteLength, o + chunkBytes));
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+    if (remaining !== Infinity && remaining > 0) {
+      throw new Error(`${url}: truncated: ended ${remaining} bytes before byte ${end}`);
+    }
+  }
+}
+
+/** Files given as Blobs (browser File objects from a picker or drop), by name. */
+export class BlobSource implements FileSource {
+  readonly description = 'browser files';
+  constructor(private readonly files: Record<string, Blob>) {}
+
+  locate(name: string): string {
+    const f = this.files[name] as (Blob & { name?: string }) | undefined;
+    return f?.name ? `${f.name} (as ${name})` : name;
+  }
+
+  async has(name: string): Promise<boolean> {
+    return name in this.files;
+  }
+
+  private get(name: string): Blob {
+    const f = this.files[name];
+    if (!f) throw new Error(`${name}: no such file among the given browser files (${Object.keys(this.files).join(', ')})`);
+    return f;
+  }
+
+  async size(name: string): Promise<number> {
+    return this.get(name).size;
+  }
+
+  async read(name: string, start = 0, end?: number): Promise<Uint8Array> {
+    const blob = this.get(name);
+    const stop = end ?? blob.size;
+    if (stop > blob.size) throw new Error(`${this.locate(name)}: truncated: wanted bytes up to ${stop}, file has ${blob.size}`);
+    return new Uint8Array(await blob.slice(start, stop).arrayBuffer());
+  }
+
+  async *stream(name: string, start = 0, end?: number, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> {
+    const stop = end ?? (await this.size(name));
+    for (let o = start; o < stop; o += chunkBytes) yield await this.read(name, o, Math.min(stop, o + chunkBytes));
+  }
+}

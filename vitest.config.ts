@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig, type Plugin } from 'vitest/config';
+
+// `import src from '../shaders/x.wgsl'` yields the file's text, as esbuild's `loader: { '.wgsl': 'text' }` does
+// for the bundles: one rule for both, so shaders stay plain .wgsl files.
+const wgslText: Plugin = {
+  name: 'wgsl-text',
+  enforce: 'pre',
+  load(id) {
+    if (!id.endsWith('.wgsl')) return null;
+    return `export default ${JSON.stringify(readFileSync(id, 'utf8'))};`;
+  },
+};
+
+export default defineConfig({
+  plugins: [wgslText],
+  test: {
+    include: ['test/**/*.test.ts'],
+    // lavapipe runs on the same two CPU cores as the tests: more parallel GPU suites only fight for them.
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
