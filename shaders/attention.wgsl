@@ -1,0 +1,142 @@
+// Multi-head attention, fused: out = softmax(Q·Kᵀ·scale)·V for every (batch, head), without ever storing the
+// [heads, Lq, Lk] score matrix. Flash-style: one invocation per query row, keys visited in tiles of KT with an
+// online softmax (running max m and sum l; the accumulator is rescaled once per tile, not once per key).
+// Q, K and V are strided views (offset, row stride, batch stride; a batch stride of 0 broadcasts, e.g. the pooling
+// head's single learned query), so a packed [B, L, 3·H·D] QKV projection is read in place. Head h occupies
+// columns h·D .. h·D + D − 1 of each row, as HF's reshape(B, L, H, D) lays it out.
+//
+// Defines: D (head dim), KT (keys per tile), VEC (D, offsets and strides multiples of 4: vec4 loads),
+// SHARED_KV (stage each K/V tile in workgroup memory: one global read per workgroup instead of one per
+// invocation; on CPU drivers a barrier costs more than it saves). Override: WGQ (queries per workgroup).
+// Napkin math per (query, key): 2·D multiply-adds (score + weighted V), 1 exp.
+
+struct Params {
+  B: u32, Lq: u32, Lk: u32, H: u32,
+  qOff: u32, qRow: u32, qBatch: u32, scale: f32,
+  kOff: u32, kRow: u32, kBatch: u32, pad0: u32,
+  vOff: u32, vRow: u32, vBatch: u32, pad1: u32,
+  oRow: u32, oBatch: u32, pad2: u32, pad3: u32,
+}
+
+#if VEC
+@group(0) @binding(0) var<storage, read> q4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> k4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> v4: array<vec4<T>>;
+#else
+@group(0) @binding(0) var<storage, read> q1: array<T>;
+@group(0) @binding(1) var<storage, read> k1: array<T>;
+@group(0) @binding(2) var<storage, read> v1: array<T>;
+#endif
+@group(0) @binding(3) var<storage, read_write> out: array<T>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+override WGQ: u32 = 64u;
+const DV = (D + 3) / 4;
+
+// Elements c·4 .. c·4 + 3 of a head's row starting at flat index `base`; zero past D.
+fn lane4(c: u32) -> vec4<bool> {
+  return vec4<u32>(4u * c, 4u * c + 1u, 4u * c + 2u, 4u * c + 3u) < vec4<u32>(D);
+}
+#if VEC
+fn loadQ(base: u32, c: u32) -> vec4<f32> { return vec4<f32>(q4[base / 4u + c]); }
+fn loadK(base: u32, c: u32) -> vec4<f32> { return vec4<f32>(k4[base / 4u + c]); }
+fn loadV(base: u32, c: u32) -> vec4<f32> { return vec4<f32>(v4[base / 4u + c]); }
+#else
+fn gather4(base: u32, c: u32, which: u32) -> vec4<f32> {
+  var r = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let d = 4u * c + e;
+    if (d < D) {
+      if (which == 0u) { r[e] = f32(q1[base + d]); }
+      else if (which == 1u) { r[e] = f32(k1[base + d]); }
+      else { r[e] = f32(v1[base + d]); }
+    }
+  }
+  return r;
+}
+fn loadQ(base: u32, c: u32) -> vec4<f32> { return gather4(base, c, 0u); }
+fn loadK(base: u32, c: u32) -> vec4<f32> { return gather4(base, c, 1u); }
+fn loadV(base: u32, c: u32) -> vec4<f32> { return gather4(base, c, 2u); }
+#endif
+
+#if SHARED_KV
+var<workgroup> kTile: array<vec4<f32>, KT * DV>;
+var<workgroup> vTile: array<vec4<f32>, KT * DV>;
+#endif
+
+@compute @workgroup_size(WGQ, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.z;
+  let h = wid.y;
+  let qi = wid.x * WGQ + lid;
+  // Rows past Lq compute on a clamped row (they still take part in the barriers) and store nothing.
+  let qr = min(qi, p.Lq - 1u);
+  let qBase = p.qOff + b * p.qBatch + qr * p.qRow + h * D;
+  let kBase = p.kOff + b * p.kBatch + h * D;
+  let vBase = p.vOff + b * p.vBatch + h * D;
+
+  var q: array<vec4<f32>, DV>;
+  var acc: array<vec4<f32>, DV>;
+  for (var c = 0u; c < DV; c++) { q[c] = loadQ(qBase, c) * p.scale; }
+  var m = -3.0e38;
+  var l = 0.0;
+
+  for (var k0 = 0u; k0 < p.Lk; k0 += KT) {
+    let n = min(KT, p.Lk - k0);
+#if SHARED_KV
+    for (var e = lid; e < KT * DV; e += WGQ) {
+      let key = min(k0 + e / DV, p.Lk - 1u);
+      kTile[e] = loadK(kBase + key * p.kRow, e % DV);
+      vTile[e] = loadV(vBase + key * p.vRow, e % DV);
+    }
+    workgroupBarrier();
+#endif
+    var s: array<f32, KT>;
+    var tmax = m;
+    for (var j = 0u; j < KT; j++) {
+      if (j < n) {
+        var d = vec4<f32>(0.0);
+        for (var c = 0u; c < DV; c++) {
+#if SHARED_KV
+          d = fma(q[c], kTile[j * DV + c], d);
+#else
+          d = fma(q[c], loadK(kBase + (k0 + j) * p.kRow, c), d);
+#endif
+        }
+        s[j] = (d.x + d.y) + (d.z + d.w);
+        tmax = max(tmax, s[j]);
+      }
+    }
+    let corr = exp(m - tmax);
+    l *= corr;
+    for (var c = 0u; c < DV; c++) { acc[c] *= corr; }
+    m = tmax;
+    for (var j = 0u; j < KT; j++) {
+      if (j < n) {
+        let pj = exp(s[j] - m);
+        l += pj;
+        for (var c = 0u; c < DV; c++) {
+#if SHARED_KV
+          acc[c] = fma(vec4<f32>(pj), vTile[j * DV + c], acc[c]);
+#else
+          acc[c] = fma(vec4<f32>(pj), loadV(vBase + (k0 + j) * p.vRow, c), acc[c]);
+#endif
+        }
+      }
+    }
+#if SHARED_KV
+    workgroupBarrier();
+#endif
+  }
+
+  if (qi < p.Lq) {
+    let oBase = b * p.oBatch + qi * p.oRow + h * D;
+    let inv = 1.0 / l;
+    for (var c = 0u; c < DV; c++) {
+      let r = acc[c] * inv;
+      for (var e = 0u; e < 4u; e++) {
+        if (4u * c + e < D) { out[oBase + 4u * c + e] = T(r[e]); }
+      }
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * attention: softmax(Q·Kᵀ·scale)·V per batch and head, fused (shaders/attention.wgsl). Operands are strided views
+ * (`AttentionView`), so a packed QKV projection is read in place and a single query can be broadcast over a batch.
+ */
+import source from '../../shaders/attention.wgsl';
+import type { Engine } from '../runtime/engine.js';
+import { packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
+import { formatShape, type Tensor } from '../runtime/tensor.js';
+
+export const ATTENTION: KernelDef = { name: 'attention', source, inputs: 3, outputs: 1 };
+
+/** Element offset of row 0 of batch 0, stride between rows (tokens), stride between batch items (0: broadcast). */
+export interface AttentionView {
+  offset: number;
+  row: number;
+  batch: number;
+}
+
+export interface AttentionGeometry {
+  B: number;
+  Lq: number;
+  Lk: number;
+  H: number;
+  D: number;
+  q: AttentionView;
+  k: AttentionView;
+  v: AttentionView;
+  /** Output rows are H·D wide and contiguous: [B, Lq, H·D]. */
+  scale: number;
+}
+
+export interface AttentionConfig {
+  /** Queries per workgroup. */
+  wgq: number;
+  /** Keys per tile. */
+  kt: number;
+  sharedKV: boolean;
+}
+
+export const ATTENTION_CANDIDATES: AttentionConfig[] = [
+  { wgq: 64, kt: 16, sharedKV: false },
+  { wgq: 64, kt: 32, sharedKV: true },
+  { wgq: 32, kt: 16, sharedKV: true },
+  { wgq: 64, kt: 8, sharedKV: false },
+];
+
+export function defaultAttentionConfig(engine: Engine): AttentionConfig {
+  const tuned = engine.tuning.get<AttentionConfig>('attention');
+  if (tuned) return tuned;
+  return engine.info.isCpu ? { wgq: 64, kt: 16, sharedKV: false } : { wgq: 64, kt: 32, sharedKV: true };
+}
+
+/** Geometry for contiguous q [B|1, Lq, H·D], k/v [B, Lk, H·D]. */
+export function attentionGeometry(qShape: readonly number[], kShape: readonly number[], vShape: readonly number[], heads: number, scale?: number): AttentionGeometry {
+  const what = `attention(q ${formatShape(qShape)}, k ${formatShape(kShape)}, v ${formatShape(vShape)}, heads ${heads})`;
+  if (qShape.length !== 3 || kShape.length !== 3 || vShape.length !== 3) throw new Error(`${what}: q, k and v must be [B, L, heads·headDim]`);
+  if (!(Number.isInteger(heads) && heads >= 1)) throw new Error(`${what}: heads must be a positive integer`);
+  const [qb, Lq, hd] = qShape as [number, number, number];
+  const [B, Lk, khd] = kShape as [number, number, number];
+  if (khd !== hd || vShape[2] !== hd) throw new Error(`${what}: q, k and v must have the same width`);
+  if (vShape[0] !== B || vShape[1] !== Lk) throw new Error(`${what}: k and v must have the same batch and length`);
+  if (qb !== B && qb !== 1) throw new Error(`${what}: q's batch must equal k's (${B}) or be 1 (broadcast)`);
+  if (hd % heads !== 0) throw new Error(`${what}: width ${hd} is not divisible by ${heads} heads`);
+  const D = hd / heads;
+  return {
+    B, Lq, Lk, H: heads, D,
+    q: { offset: 0, row: hd, batch: qb === 1 ? 0 : Lq * hd },
+    k: { offset: 0, row: hd, batch: Lk * hd },
+    v: { offset: 0, row: hd, batch: Lk * hd },
+    scale: scale ?? 1 / Math.sqrt(D),
+  };
+}
+
+export const MAX_HEAD_DIM = 256;
+
+export function attentionCall(engine: Engine, q: Tensor, k: Tensor, v: Tensor, out: Tensor, g: AttentionGeometry, config?: AttentionConfig): KernelCall {
+  const name = `attention(B ${g.B}, Lq ${g.Lq}, Lk ${g.Lk}, heads ${g.H}, headDim ${g.D})`;
+  for (const [t, n] of [[k, 'k'], [v, 'v'], [out, 'out']] as const) {
+    if (t.dtype !== q.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, q is ${q.dtype}`);
+  }
+  if (q.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+  if (!(g.D >= 1 && g.D <= MAX_HEAD_DIM)) throw new Error(`${name}: head dim must be within 1..${MAX_HEAD_DIM}`);
+  const HD = g.H * g.D;
+  const need = (t: Tensor, n: string, view: AttentionView, L: number) => {
+    const last = view.offset + (g.B - 1) * view.batch + (L - 1) * view.row + HD;
+    if (last > t.size) throw new Error(`${name}: ${n} ${formatShape(t.shape)} is too small for this view (needs ${last} elements)`);
+  };
+  need(q, 'q', g.q, g.Lq);
+  need(k, 'k', g.k, g.Lk);
+  need(v, 'v', g.v, g.Lk);
+  if (out.size < g.B * g.Lq * HD) throw new Error(`${name}: out ${formatShape(out.shape)} needs ${g.B * g.Lq * HD} elements`);
+  const cfg = config ?? defaultAttentionConfig(engine);
+  const views = [g.q, g.k, g.v];
+  const vec = g.D % 4 === 0 && views.every((w) => w.offset % 4 === 0 && w.row % 4 === 0 && w.batch % 4 === 0);
+  // Fewer queries than a workgroup holds (the pooling head's single probe): shrink the workgroup.
+  let wgq = cfg.wgq;
+  while (wgq > 8 && wgq / 2 >= g.Lq) wgq /= 2;
+  wgq = Math.min(wgq, engine.limits.maxComputeInvocationsPerWorkgroup, engine.limits.maxComputeWorkgroupSizeX);
+  const sharedBytes = 2 * cfg.kt * Math.ceil(g.D / 4) * 16;
+  const sharedKV = cfg.sharedKV && sharedBytes <= engine.limits.maxComputeWorkgroupStorageSize;
+  const u = (x: number) => ['u32', x] as const;
+  const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
+  const workgroups: [number, number, number] = [Math.ceil(g.Lq / wgq), g.H, g.B];
+  if (workgroups.some((w) => w > maxDim)) throw new Error(`${name}: dispatch exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
+  return {
+    kernel: ATTENTION,
+    spec: { dtype: q.dtype, defines: { D: g.D, KT: cfg.kt, VEC: vec, SHARED_KV: sharedKV }, overrides: { WGQ: wgq } },
+    tensors: [q, k, v, out],
+    uniforms: packUniforms([
+      u(g.B), u(g.Lq), u(g.Lk), u(g.H),
+      u(g.q.offset), u(g.q.row), u(g.q.batch), ['f32', g.scale],
+      u(g.k.offset), u(g.k.row), u(g.k.batch), u(0),
+      u(g.v.offset), u(g.v.row), u(g.v.batch), u(0),
+      u(HD), u(g.Lq * HD), u(0), u(0),
+    ]),
+    workgroups,
+    flops: 4 * g.B * g.H * g.Lq * g.Lk * g.D,
+    bytes: (q.dtype === 'f16' ? 2 : 4) * g.B * HD * (2 * g.Lq + 2 * g.Lk),
+  };
+}
+
+/** float64 reference with the plain two-pass softmax (no online rescaling): an independent formulation. */
+export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, g: AttentionGeometry): Float64Array {
+  const HD = g.H * g.D;
+  const out = new Float64Array(g.B * g.Lq * HD);
+  const s = new Float64Array(g.Lk);
+  for (let b = 0; b < g.B; b++) {
+    for (let h = 0; h < g.H; h++) {
+      for (let i = 0; i < g.Lq; i++) {
+        const qb = g.q.offset + b * g.q.batch + i * g.q.row + h * g.D;
+        let max = -Infinity;
+        for (let j = 0; j < g.Lk; j++) {
+          const kb = g.k.offset + b * g.k.batch + j * g.k.row + h * g.D;
+          let d = 0;
+          for (let c = 0; c < g.D; c++) d += q[qb + c]! * k[kb + c]!;
+          s[j] = d * g.scale;
+          if (s[j]! > max) max = s[j]!;
+        }
+        let sum = 0;
+        for (let j = 0; j < g.Lk; j++) sum += s[j] = Math.exp(s[j]! - max);
+        const ob = b * g.Lq * HD + i * HD + h * g.D;
+        for (let j = 0; j < g.Lk; j++) {
+          const vb = g.v.offset + b * g.v.batch + j * g.v.row + h * g.D;
+          const w = s[j]! / sum;
+          for (let c = 0; c < g.D; c++) out[ob + c] += w * v[vb + c]!;
+        }
+      }
+    }
+  }
+  return out;
+}

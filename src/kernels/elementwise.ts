@@ -1,0 +1,66 @@
+/** Elementwise ops (shaders/elementwise.wgsl): add and mul with broadcasting, scale, gelu (tanh form). */
+import activations from '../../shaders/activations.wgsl';
+import source from '../../shaders/elementwise.wgsl';
+import type { Engine } from '../runtime/engine.js';
+import { foldWorkgroups, packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
+import { formatShape, type Tensor } from '../runtime/tensor.js';
+import { geluTanhRef } from './matmul.js';
+
+const SOURCE = `${activations}\n${source}`;
+const UNARY: KernelDef = { name: 'elementwise_unary', source: SOURCE, inputs: 1, outputs: 1 };
+const BINARY: KernelDef = { name: 'elementwise_binary', source: SOURCE, inputs: 2, outputs: 1 };
+
+export type ElementwiseOp = 'add' | 'mul' | 'scale' | 'gelu';
+const OP_CODE: Record<ElementwiseOp, number> = { add: 0, mul: 1, scale: 2, gelu: 3 };
+const WG = 256;
+
+/**
+ * y broadcasts over x's leading dimensions: y's shape must equal the trailing dimensions of x's
+ * (x [B, L, D] + y [L, D] or [D]), exactly or after dropping y's leading 1s.
+ */
+export function checkBroadcast(op: string, x: Tensor, y: Tensor): void {
+  const ys = [...y.shape];
+  while (ys.length > 1 && ys[0] === 1) ys.shift();
+  const tail = x.shape.slice(x.shape.length - ys.length);
+  if (ys.length > x.shape.length || tail.join(',') !== ys.join(',')) {
+    throw new Error(`${op}(x ${formatShape(x.shape)}, y ${formatShape(y.shape)}): y must match x or x's trailing dimensions`);
+  }
+}
+
+export function elementwiseCall(engine: Engine, op: ElementwiseOp, x: Tensor, out: Tensor, opts: { y?: Tensor; alpha?: number; beta?: number } = {}): KernelCall {
+  const binary = op === 'add' || op === 'mul';
+  if (x.dtype === 'i32') throw new Error(`${op}: i32 tensors are not supported`);
+  if (out.dtype !== x.dtype) throw new Error(`${op}: out is ${out.dtype}, x is ${x.dtype}`);
+  if (out.size !== x.size) throw new Error(`${op}: out ${formatShape(out.shape)} must match x ${formatShape(x.shape)}`);
+  const y = opts.y;
+  if (binary) {
+    if (!y) throw new Error(`${op} needs a second operand`);
+    if (y.dtype !== x.dtype) throw new Error(`${op}(x ${x.dtype}, y ${y.dtype}): dtypes differ`);
+    checkBroadcast(op, x, y);
+  }
+  const alpha = opts.alpha ?? 1;
+  const beta = opts.beta ?? 0;
+  if (!Number.isFinite(alpha) || !Number.isFinite(beta)) throw new Error(`${op}: alpha and beta must be finite numbers`);
+  return {
+    kernel: binary ? BINARY : UNARY,
+    spec: { dtype: x.dtype, defines: { OP: OP_CODE[op], BINARY: binary }, overrides: { WG } },
+    tensors: binary ? [x, y!, out] : [x, out],
+    uniforms: packUniforms([['u32', x.size], ['u32', binary ? y!.size : 1], ['f32', alpha], ['f32', beta]]),
+    workgroups: foldWorkgroups(Math.ceil(x.size / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    flops: op === 'gelu' ? 10 * x.size : x.size,
+    bytes: (x.dtype === 'f16' ? 2 : 4) * (2 * x.size + (binary ? y!.size : 0)),
+  };
+}
+
+export function elementwiseRef(op: ElementwiseOp, x: ArrayLike<number>, opts: { y?: ArrayLike<number>; alpha?: number; beta?: number } = {}): Float64Array {
+  const out = new Float64Array(x.length);
+  const y = opts.y;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (op === 'add') out[i] = v + y![i % y!.length]!;
+    else if (op === 'mul') out[i] = v * y![i % y!.length]!;
+    else if (op === 'scale') out[i] = (opts.alpha ?? 1) * v + (opts.beta ?? 0);
+    else out[i] = geluTanhRef(v);
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+/** layerNorm over the last dimension (shaders/layernorm.wgsl): one workgroup per row, f32 accumulation. */
+import source from '../../shaders/layernorm.wgsl';
+import type { Engine } from '../runtime/engine.js';
+import { foldWorkgroups, packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
+import { formatShape, type Tensor } from '../runtime/tensor.js';
+
+export const LAYERNORM: KernelDef = { name: 'layernorm', source, inputs: 3, outputs: 1 };
+
+export interface LayerNormConfig {
+  /** Invocations per row (a power of two). */
+  wg: number;
+  /** Use subgroupAdd for the reductions (needs the `subgroups` feature). */
+  subgroups: boolean;
+}
+
+export function defaultLayerNormConfig(engine: Engine, D: number): LayerNormConfig {
+  const tuned = engine.tuning.get<LayerNormConfig>('layernorm');
+  const maxWg = Math.min(256, engine.limits.maxComputeInvocationsPerWorkgroup, engine.limits.maxComputeWorkgroupSizeX);
+  let wg = tuned?.wg ?? (engine.info.isCpu ? 64 : 256);
+  // No point in more invocations than elements in a row.
+  while (wg > 32 && wg / 2 >= D) wg /= 2;
+  wg = Math.min(wg, maxWg);
+  const subgroups = (tuned?.subgroups ?? true) && engine.features.has('subgroups');
+  return { wg, subgroups };
+}
+
+export function layerNormCall(
+  engine: Engine,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  out: Tensor,
+  eps: number,
+  config?: LayerNormConfig,
+): KernelCall {
+  const D = x.shape[x.shape.length - 1]!;
+  const name = `layerNorm(x ${formatShape(x.shape)})`;
+  if (gamma.size !== D || beta.size !== D) {
+    throw new Error(`${name}: weight ${formatShape(gamma.shape)} and bias ${formatShape(beta.shape)} must have ${D} elements (the last dimension)`);
+  }
+  for (const [t, n] of [[gamma, 'weight'], [beta, 'bias'], [out, 'out']] as const) {
+    if (t.dtype !== x.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, x is ${x.dtype}`);
+  }
+  if (x.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+  if (out.size !== x.size) throw new Error(`${name}: out ${formatShape(out.shape)} must match x`);
+  if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${name}: eps must be a finite non-negative number, got ${eps}`);
+  const rows = x.size / D;
+  const cfg = config ?? defaultLayerNormConfig(engine, D);
+  return {
+    kernel: LAYERNORM,
+    spec: {
+      dtype: x.dtype,
+      enables: cfg.subgroups ? ['subgroups'] : [],
+      defines: { SUBGROUPS: cfg.subgroups },
+      overrides: { WG: cfg.wg },
+    },
+    tensors: [x, gamma, beta, out],
+    uniforms: packUniforms([['u32', rows], ['u32', D], ['f32', eps], ['u32', 0]]),
+    workgroups: foldWorkgroups(rows, engine.limits.maxComputeWorkgroupsPerDimension),
+    flops: 8 * x.size,
+    bytes: (x.dtype === 'f16' ? 2 : 4) * (2 * x.size + 2 * D),
+  };
+}
+
+export function layerNormRef(x: ArrayLike<number>, gamma: ArrayLike<number>, beta: ArrayLike<number>, D: number, eps: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < x.length / D; r++) {
+    let mean = 0;
+    for (let i = 0; i < D; i++) mean += x[r * D + i]!;
+    mean /= D;
+    let v = 0;
+    for (let i = 0; i < D; i++) v += (x[r * D + i]! - mean) ** 2;
+    const inv = 1 / Math.sqrt(v / D + eps);
+    for (let i = 0; i < D; i++) out[r * D + i] = (x[r * D + i]! - mean) * inv * gamma[i]! + beta[i]!;
+  }
+  return out;
+}

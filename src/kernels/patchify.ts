@@ -1,0 +1,50 @@
+/** Patch extraction (im2col) for the ViT patch embedding (shaders/patchify.wgsl). */
+import source from '../../shaders/patchify.wgsl';
+import type { Engine } from '../runtime/engine.js';
+import { foldWorkgroups, packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
+import { formatShape, type Tensor } from '../runtime/tensor.js';
+
+export const PATCHIFY: KernelDef = { name: 'patchify', source, inputs: 1, outputs: 1 };
+const WG = 256;
+
+export function patchifyShape(pixelShape: readonly number[], patch: number): number[] {
+  const what = `patchify(pixels ${formatShape(pixelShape)}, patch ${patch})`;
+  if (pixelShape.length !== 4) throw new Error(`${what}: pixels must be [B, C, H, W]`);
+  const [B, C, H, W] = pixelShape as [number, number, number, number];
+  if (H % patch !== 0 || W % patch !== 0) throw new Error(`${what}: H and W must be multiples of the patch size`);
+  return [B, (H / patch) * (W / patch), C * patch * patch];
+}
+
+export function patchifyCall(engine: Engine, x: Tensor, out: Tensor, patch: number): KernelCall {
+  const shape = patchifyShape(x.shape, patch);
+  const [, C, H, W] = x.shape as [number, number, number, number];
+  if (out.size !== x.size || out.dtype !== x.dtype) throw new Error(`patchify: out ${formatShape(out.shape)} must be ${formatShape(shape)} ${x.dtype}`);
+  const u = (v: number) => ['u32', v] as const;
+  return {
+    kernel: PATCHIFY,
+    spec: { dtype: x.dtype as 'f32' | 'f16', overrides: { WG } },
+    tensors: [x, out],
+    uniforms: packUniforms([u(x.size), u(C), u(H), u(W), u(patch), u(W / patch), u(shape[1]!), u(shape[2]!)]),
+    workgroups: foldWorkgroups(Math.ceil(x.size / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    flops: 0,
+    bytes: (x.dtype === 'f16' ? 2 : 4) * 2 * x.size,
+  };
+}
+
+export function patchifyRef(x: ArrayLike<number>, shape: readonly number[], patch: number): Float64Array {
+  const [B, C, H, W] = shape as [number, number, number, number];
+  const gw = W / patch;
+  const L = (H / patch) * gw;
+  const F = C * patch * patch;
+  const out = new Float64Array(B * L * F);
+  for (let b = 0; b < B; b++)
+    for (let l = 0; l < L; l++)
+      for (let c = 0; c < C; c++)
+        for (let ky = 0; ky < patch; ky++)
+          for (let kx = 0; kx < patch; kx++) {
+            const y = Math.floor(l / gw) * patch + ky;
+            const xx = (l % gw) * patch + kx;
+            out[(b * L + l) * F + c * patch * patch + ky * patch + kx] = x[((b * C + c) * H + y) * W + xx]!;
+          }
+  return out;
+}

@@ -1,0 +1,67 @@
+/** Element types the engine stores in GPU buffers. f16 needs the adapter's `shader-f16` feature. */
+export type DType = 'f32' | 'f16' | 'i32';
+
+export const DTYPE_BYTES: Record<DType, number> = { f32: 4, f16: 2, i32: 4 };
+
+export function isDType(x: unknown): x is DType {
+  return x === 'f32' || x === 'f16' || x === 'i32';
+}
+
+export type TypedArrayFor<D extends DType> = D extends 'i32' ? Int32Array : Float32Array;
+
+const f32buf = new Float32Array(1);
+const u32buf = new Uint32Array(f32buf.buffer);
+
+/** float32 → IEEE half bits, round to nearest even (what the GPU does when it converts). */
+export function f32ToF16Bits(value: number): number {
+  f32buf[0] = value;
+  const x = u32buf[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf / nan
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow → inf
+  if (e <= 0) {
+    if (e < -10) return sign; // underflow → ±0
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++; // may carry into the exponent: still correct
+  return sign | half;
+}
+
+export function f16BitsToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+export function toF16Array(src: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i]!);
+  return out;
+}
+
+export function fromF16Array(src: Uint16Array): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f16BitsToF32(src[i]!);
+  return out;
+}
+
+/** bfloat16 bits → float32: the upper half of a float32. Exact. */
+export function bf16ToF32Array(src: Uint16Array): Float32Array {
+  const u = new Uint32Array(src.length);
+  for (let i = 0; i < src.length; i++) u[i] = src[i]! << 16;
+  return new Float32Array(u.buffer);
+}

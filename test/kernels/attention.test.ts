@@ -1,0 +1,88 @@
+import { describe, expect, test } from 'vitest';
+import { ATTENTION_CANDIDATES, attentionGeometry, attentionRef, type AttentionConfig } from '../../src/kernels/attention.js';
+import { expectClose, TOL } from '../helpers/compare.js';
+import { testEngine } from '../helpers/engine.js';
+import { makeRng, randn, testSeed } from '../helpers/random.js';
+
+const engine = await testEngine();
+const rng = makeRng(testSeed('attention'));
+
+interface Case {
+  B: number;
+  Lq: number;
+  Lk: number;
+  H: number;
+  D: number;
+  /** q shared by the batch (the pooling head's probe). */
+  qBroadcast?: boolean;
+}
+
+async function check(c: Case, config?: AttentionConfig, dtype: 'f32' | 'f16' = 'f32') {
+  const HD = c.H * c.D;
+  const qB = c.qBroadcast ? 1 : c.B;
+  // Scores of a realistic spread: q·k/√D ~ N(0, 1..4).
+  const q = engine.tensor(randn(rng, qB * c.Lq * HD, 1.5), [qB, c.Lq, HD], dtype);
+  const k = engine.tensor(randn(rng, c.B * c.Lk * HD), [c.B, c.Lk, HD], dtype);
+  const v = engine.tensor(randn(rng, c.B * c.Lk * HD), [c.B, c.Lk, HD], dtype);
+  const y = engine.ops.attention(q, k, v, { heads: c.H, config });
+  expect(y.shape).toEqual([c.B, c.Lq, HD]);
+  const out = await y.read();
+  const ref = attentionRef(await q.read(), await k.read(), await v.read(), attentionGeometry(q.shape, k.shape, v.shape, c.H));
+  for (const t of [q, k, v, y]) t.dispose();
+  return { out, ref };
+}
+
+const name = (c: Case) => `B${c.B} Lq${c.Lq} Lk${c.Lk} H${c.H} D${c.D}${c.qBroadcast ? ' q broadcast' : ''}`;
+
+describe('attention vs float64 reference', () => {
+  const cases: Case[] = [
+    { B: 1, Lq: 1, Lk: 1, H: 1, D: 16 },
+    { B: 2, Lq: 7, Lk: 7, H: 2, D: 16 },
+    { B: 1, Lq: 64, Lk: 64, H: 4, D: 32 },
+    { B: 1, Lq: 65, Lk: 63, H: 3, D: 32 },
+    { B: 2, Lq: 1, Lk: 49, H: 3, D: 32, qBroadcast: true },
+    { B: 1, Lq: 33, Lk: 40, H: 2, D: 128 },
+    { B: 1, Lq: 17, Lk: 19, H: 2, D: 72 },
+    { B: 1, Lq: 9, Lk: 11, H: 3, D: 18 },
+    { B: 1, Lq: 5, Lk: 13, H: 1, D: 1 },
+  ];
+  for (const c of cases) {
+    test(`default config ${name(c)}`, async () => {
+      const { out, ref } = await check(c);
+      expectClose(out, ref, TOL.kernelF32, name(c));
+    });
+  }
+
+  test("SigLIP-large's shapes: 577 tokens, 16 heads of 64; and the pooling probe over 576", async () => {
+    for (const c of [{ B: 1, Lq: 577, Lk: 577, H: 16, D: 64 }, { B: 2, Lq: 1, Lk: 576, H: 16, D: 64, qBroadcast: true }]) {
+      const { out, ref } = await check(c);
+      expectClose(out, ref, TOL.kernelF32, name(c));
+    }
+  });
+
+  for (const cfg of ATTENTION_CANDIDATES) {
+    test(`variant wgq ${cfg.wgq} kt ${cfg.kt} sharedKV ${cfg.sharedKV}`, async () => {
+      for (const c of [cases[1]!, cases[3]!, cases[4]!, cases[6]!, cases[7]!]) {
+        const { out, ref } = await check(c, cfg);
+        expectClose(out, ref, TOL.kernelF32, `${JSON.stringify(cfg)} ${name(c)}`);
+      }
+    });
+  }
+
+  test.runIf(engine.hasF16)('f16', async () => {
+    const c = { B: 2, Lq: 50, Lk: 50, H: 2, D: 32 };
+    const { out, ref } = await check(c, undefined, 'f16');
+    expectClose(out, ref, TOL.f16, `f16 ${name(c)}`);
+  });
+
+  test('bad shapes are refused with the shapes named', () => {
+    const q = engine.tensor(new Float32Array(2 * 3 * 8), [2, 3, 8]);
+    const k = engine.tensor(new Float32Array(2 * 4 * 8), [2, 4, 8]);
+    const v6 = engine.tensor(new Float32Array(2 * 4 * 6), [2, 4, 6]);
+    expect(() => engine.ops.attention(q, k, v6, { heads: 2 })).toThrow(/same width/);
+    expect(() => engine.ops.attention(q, k, k, { heads: 3 })).toThrow(/not divisible by 3 heads/);
+    expect(() => engine.ops.attention(q, k, k, { heads: 0 })).toThrow(/heads must be a positive integer/);
+    const k3 = engine.tensor(new Float32Array(3 * 4 * 8), [3, 4, 8]);
+    expect(() => engine.ops.attention(q, k3, k3, { heads: 2 })).toThrow(/q's batch/);
+  });
+});

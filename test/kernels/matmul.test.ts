@@ -1,0 +1,131 @@
+import { describe, expect, test } from 'vitest';
+import { configFits, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, type MatmulConfig } from '../../src/kernels/matmul.js';
+import { expectClose, TOL } from '../helpers/compare.js';
+import { testEngine } from '../helpers/engine.js';
+import { makeRng, randn, testSeed } from '../helpers/random.js';
+
+const engine = await testEngine();
+const rng = makeRng(testSeed('matmul'));
+
+interface Case {
+  batch: number[];
+  M: number;
+  N: number;
+  K: number;
+  transposeB: boolean;
+  bias?: boolean;
+  gelu?: boolean;
+  residual?: 'full' | 'shared';
+  batchedB?: boolean;
+}
+
+const cases: Case[] = [
+  { batch: [], M: 1, N: 1, K: 1, transposeB: false },
+  { batch: [], M: 1, N: 1, K: 1, transposeB: true, bias: true },
+  { batch: [], M: 7, N: 5, K: 3, transposeB: false, bias: true, gelu: true },
+  { batch: [], M: 7, N: 7, K: 7, transposeB: true, residual: 'full' },
+  { batch: [2], M: 63, N: 65, K: 17, transposeB: true, bias: true, gelu: true, residual: 'full' },
+  { batch: [2], M: 65, N: 63, K: 64, transposeB: false, bias: true, residual: 'shared' },
+  { batch: [], M: 64, N: 64, K: 64, transposeB: false },
+  { batch: [], M: 64, N: 64, K: 64, transposeB: true, bias: true, gelu: true },
+  { batch: [3], M: 33, N: 20, K: 12, transposeB: false, batchedB: true },
+  { batch: [2, 2], M: 9, N: 12, K: 8, transposeB: true, batchedB: true, residual: 'full' },
+  { batch: [], M: 577, N: 96, K: 64, transposeB: true, bias: true, gelu: true },
+  { batch: [], M: 128, N: 128, K: 128, transposeB: false, bias: true },
+];
+
+function describeCase(c: Case): string {
+  const parts = [`${c.batch.length ? c.batch.join('×') + '×' : ''}${c.M}×${c.N}×${c.K}`, c.transposeB ? 'Bᵀ' : 'B'];
+  if (c.batchedB) parts.push('batched B');
+  if (c.bias) parts.push('bias');
+  if (c.gelu) parts.push('gelu');
+  if (c.residual) parts.push(`residual ${c.residual}`);
+  return parts.join(' ');
+}
+
+async function runCase(c: Case, config?: MatmulConfig, dtype: 'f32' | 'f16' = 'f32') {
+  const bs = c.batch.reduce((x, y) => x * y, 1);
+  const aShape = [...c.batch, c.M, c.K];
+  const bCore = c.transposeB ? [c.N, c.K] : [c.K, c.N];
+  const bShape = c.batchedB ? [...c.batch, ...bCore] : bCore;
+  const aData = randn(rng, bs * c.M * c.K);
+  const bData = randn(rng, (c.batchedB ? bs : 1) * c.K * c.N, 1 / Math.sqrt(c.K));
+  const biasData = c.bias ? randn(rng, c.N) : undefined;
+  const resShape = c.residual === 'shared' ? [c.M, c.N] : [...c.batch, c.M, c.N];
+  const resData = c.residual ? randn(rng, resShape.reduce((x, y) => x * y, 1)) : undefined;
+  const a = engine.tensor(aData, aShape, dtype);
+  const b = engine.tensor(bData, bShape, dtype);
+  const bias = biasData && engine.tensor(biasData, [c.N], dtype);
+  const residual = resData && engine.tensor(resData, resShape, dtype);
+  const y = engine.ops.matmul(a, b, { transposeB: c.transposeB, bias, residual, activation: c.gelu ? 'gelu_tanh' : 'none', config });
+  expect(y.shape).toEqual([...c.batch, c.M, c.N]);
+  const out = await y.read();
+  const { g } = matmulGeometry(aShape, bShape, c.transposeB);
+  if (c.residual === 'shared') g.strideR = 0;
+  // The reference sees the values the GPU sees (f16-rounded when dtype is f16).
+  const seen = async (t: typeof a) => t.read();
+  const ref = matmulRef(await seen(a), await seen(b), g, {
+    bias: bias && (await seen(bias)),
+    residual: residual && (await seen(residual)),
+    activation: c.gelu ? 'gelu_tanh' : 'none',
+  });
+  for (const t of [a, b, bias, residual, y]) t?.dispose();
+  return { out, ref };
+}
+
+describe('matmul vs float64 reference', () => {
+  for (const c of cases) {
+    test(`default config: ${describeCase(c)}`, async () => {
+      const { out, ref } = await runCase(c);
+      expectClose(out, ref, TOL.kernelF32, describeCase(c));
+    });
+  }
+
+  const variants = MATMUL_CANDIDATES.filter((cfg) => configFits(engine, cfg));
+  for (const cfg of variants) {
+    const name = `${cfg.variant} tm${cfg.tm} tn${cfg.tn} wg${cfg.wgx}×${cfg.wgy} bk${cfg.bk}`;
+    test(`variant ${name} on odd and round sizes`, async () => {
+      for (const c of [cases[2]!, cases[4]!, cases[5]!, cases[7]!, cases[9]!]) {
+        const { out, ref } = await runCase(c, cfg);
+        expectClose(out, ref, TOL.kernelF32, `${name}: ${describeCase(c)}`);
+      }
+    });
+  }
+
+  test("SigLIP-large's MLP-in shape 577×4096×1024 (Bᵀ, bias, gelu) in f32", async () => {
+    const c: Case = { batch: [], M: 577, N: 4096, K: 1024, transposeB: true, bias: true, gelu: true };
+    const { out, ref } = await runCase(c);
+    expectClose(out, ref, TOL.kernelF32, describeCase(c));
+  });
+
+  test.runIf(engine.hasF16)('f16 storage with f32 accumulation', async () => {
+    for (const c of [cases[4]!, cases[5]!, cases[10]!]) {
+      const { out, ref } = await runCase(c, undefined, 'f16');
+      expectClose(out, ref, TOL.f16, `f16 ${describeCase(c)}`);
+    }
+  });
+});
+
+describe('matmul call validation', () => {
+  test('mismatched inner dimensions name both shapes', () => {
+    const a = engine.tensor(new Float32Array(6), [2, 3]);
+    const b = engine.tensor(new Float32Array(8), [4, 2]);
+    expect(() => engine.ops.matmul(a, b)).toThrow(/inner dimensions differ.*K = 3.*4/);
+    expect(() => engine.ops.matmul(a, b, { transposeB: true })).toThrow(/\[2, 3\].*\[4, 2\]/);
+  });
+
+  test('wrong dtype is refused', () => {
+    const a = engine.tensor(new Float32Array(4), [2, 2]);
+    const ids = engine.tensor(new Int32Array(4), [2, 2]);
+    expect(() => engine.ops.matmul(a, ids)).toThrow(/i32.*f32|dtype/);
+    expect(() => engine.ops.matmul(ids, ids)).toThrow(/i32/);
+  });
+
+  test('bias and residual of the wrong size are refused', () => {
+    const a = engine.tensor(new Float32Array(6), [2, 3]);
+    const w = engine.tensor(new Float32Array(12), [4, 3]);
+    expect(() => engine.ops.matmul(a, w, { transposeB: true, bias: engine.tensor(new Float32Array(3), [3]) })).toThrow(/bias \[3\] must have N = 4/);
+    expect(() => engine.ops.matmul(a, w, { transposeB: true, residual: engine.tensor(new Float32Array(3), [3]) })).toThrow(/residual \[3\]/);
+    expect(() => engine.ops.matmul(a, w, { transposeB: true, activation: 'relu' })).toThrow(/unsupported activation "relu"/);
+  });
+});
