@@ -1,21 +1,28 @@
 /** Node-only file source: a local checkpoint directory, read by byte range (never a whole large file at once). */
-import { open, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+// node: modules are imported inside the methods: esbuild hoists static imports of even a lazily loaded module to
+// the top of a browser bundle, where they would break it.
 import { DEFAULT_CHUNK_BYTES, type FileSource } from './source.js';
+
+const fs = () => import('node:fs/promises');
+
+/** Joins like node:path for the POSIX and Windows separators, without importing node:path. */
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith('/') || dir.endsWith('\\') ? dir + name : `${dir}/${name}`;
+}
 
 export class DirectorySource implements FileSource {
   readonly description: string;
   constructor(readonly dir: string) {
-    this.description = resolve(dir);
+    this.description = dir.length > 1 ? dir.replace(/[\\/]+$/, '') : dir;
   }
 
   locate(name: string): string {
-    return join(this.description, name);
+    return joinPath(this.description, name);
   }
 
   async has(name: string): Promise<boolean> {
     try {
-      return (await stat(this.locate(name))).isFile();
+      return (await (await fs()).stat(this.locate(name))).isFile();
     } catch {
       return false;
     }
@@ -23,7 +30,7 @@ export class DirectorySource implements FileSource {
 
   async size(name: string): Promise<number> {
     try {
-      return (await stat(this.locate(name))).size;
+      return (await (await fs()).stat(this.locate(name))).size;
     } catch {
       throw new Error(`${this.locate(name)}: no such file`);
     }
@@ -33,7 +40,7 @@ export class DirectorySource implements FileSource {
     const path = this.locate(name);
     let fh;
     try {
-      fh = await open(path, 'r');
+      fh = await (await fs()).open(path, 'r');
     } catch {
       throw new Error(`${path}: no such file`);
     }

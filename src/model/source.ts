@@ -55,12 +55,15 @@ export class UrlSource implements FileSource {
     return new URL(name, this.base).toString();
   }
 
+  /** False only when the server says the file is not there (404/410); an unreachable server is an error, not
+   *  "absent", so the caller does not report a missing config when the network is down. */
   async has(name: string): Promise<boolean> {
     try {
       await this.size(name);
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      if (e instanceof HttpStatusError && (e.status === 404 || e.status === 410)) return false;
+      throw e;
     }
   }
 
@@ -72,9 +75,9 @@ export class UrlSource implements FileSource {
     try {
       res = await this.fetchImpl(url, { method: 'HEAD', headers: this.headers });
     } catch (e) {
-      throw new Error(`${url}: cannot reach the server (${(e as Error).message})`);
+      throw new Error(`${url}: cannot reach the server (${reason(e)})`);
     }
-    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+    if (!res.ok) throw new HttpStatusError(url, res);
     const len = Number(res.headers.get('content-length'));
     if (!Number.isFinite(len) || res.headers.get('content-length') === null) {
       // No length on HEAD (some servers): read it once; acceptable only for small files.
@@ -105,6 +108,7 @@ export class UrlSource implements FileSource {
 
   async *stream(name: string, start = 0, end?: number, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> {
     const url = this.locate(name);
+    if (end !== undefined && end <= start) return; // empty range: "bytes=5-4" would be a 416
     const headers: Record<string, string> = { ...this.headers };
     const ranged = start > 0 || end !== undefined;
     if (ranged) headers['Range'] = `bytes=${start}-${end !== undefined ? end - 1 : ''}`;
@@ -112,18 +116,27 @@ export class UrlSource implements FileSource {
     try {
       res = await this.fetchImpl(url, { headers });
     } catch (e) {
-      throw new Error(`${url}: cannot reach the server (${(e as Error).message})`);
+      throw new Error(`${url}: cannot reach the server (${reason(e)})`);
     }
-    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+    if (!res.ok) throw new HttpStatusError(url, res);
     if (!res.body) throw new Error(`${url}: response has no body`);
     // 200 to a Range request: the server sent the whole file; skip to `start` ourselves.
     let skip = ranged && res.status !== 206 ? start : 0;
     let remaining = end !== undefined ? end - start : Infinity;
     const reader = res.body.getReader();
+    let got = 0;
     try {
       while (remaining > 0) {
-        const { value, done } = await reader.read();
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          // A dropped connection mid-body: say which file and how far it got.
+          throw new Error(`${url}: connection lost after ${got} bytes (${reason(e)})`);
+        }
+        const { value, done } = chunk;
         if (done) break;
+        got += value.byteLength;
         let v = value;
         if (skip > 0) {
           if (v.byteLength <= skip) {
@@ -143,6 +156,20 @@ export class UrlSource implements FileSource {
     if (remaining !== Infinity && remaining > 0) {
       throw new Error(`${url}: truncated: ended ${remaining} bytes before byte ${end}`);
     }
+  }
+}
+
+/** fetch's error message plus its cause ("fetch failed: connect ECONNREFUSED ..."): undici hides the reason there. */
+function reason(e: unknown): string {
+  const err = e as { message?: string; cause?: { message?: string } };
+  return [err.message ?? String(e), err.cause?.message].filter(Boolean).join(': ');
+}
+
+class HttpStatusError extends Error {
+  readonly status: number;
+  constructor(url: string, res: Response) {
+    super(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+    this.status = res.status;
   }
 }
 

@@ -1,0 +1,214 @@
+/**
+ * A model on the hub as a FileSource, in Node: each file is fetched into the huggingface_hub cache the first time it
+ * is asked for, and read from the cache from then on. No network when the files are cached: the revision's commit
+ * comes from refs/<revision>, files from snapshots/<commit>/, known-absent files from .no_exist/<commit>/.
+ *
+ * Once the commit is known (from the cache or the first HEAD) every request names it, not the branch, so all the
+ * files of one load come from the same commit even if the branch moves meanwhile.
+ */
+import type { DirectorySource } from '../source-node.js';
+import type { FileSource } from '../source.js';
+import { getEnv, nodeCacheDir, nodeToken, authHeaders, hubEndpoint, isOffline, resolveUrl, type HubOptions, type ModelRef } from './hub-config.js';
+import { HubCache, checkFileName } from './hub-cache-node.js';
+import { downloadBlob } from './download-node.js';
+import { fileMetadata, HubUnreachableError, type FileMeta } from './metadata.js';
+
+export const MODEL_DIR_HINT =
+  'To run without the hub, use a local checkpoint directory: `--model DIR` on the command line, or the directory path ' +
+  'as the model reference when calling the library.';
+
+/** Downloads in flight in this process, by blob path: two sources (or two files with the same content) share one. */
+const inflight = new Map<string, Promise<void>>();
+
+export async function openNodeHubSource(ref: ModelRef, opts: HubOptions = {}): Promise<FileSource> {
+  const cacheDir = await nodeCacheDir(opts);
+  const cache = await HubCache.open(cacheDir, ref.repo);
+  const { DirectorySource } = await import('../source-node.js');
+  const env = getEnv(opts);
+  const seconds = (v: string | undefined, dflt: number) => (v && Number(v) > 0 ? Number(v) * 1000 : dflt);
+  return new HubNodeSource(ref, cache, await cache.readRef(ref.revision), (dir) => new DirectorySource(dir), {
+    endpoint: hubEndpoint(opts),
+    headers: authHeaders(await nodeToken(opts)),
+    offline: isOffline(opts),
+    fetch: opts.fetch ?? ((...a) => fetch(...a)),
+    onProgress: opts.onProgress,
+    retries: opts.retries,
+    etagTimeoutMs: seconds(env.HF_HUB_ETAG_TIMEOUT, 10_000),
+    downloadTimeoutMs: seconds(env.HF_HUB_DOWNLOAD_TIMEOUT, 10_000),
+  });
+}
+
+interface Settings {
+  endpoint: string;
+  headers: Record<string, string>;
+  offline: boolean;
+  fetch: typeof fetch;
+  onProgress: HubOptions['onProgress'];
+  retries: number | undefined;
+  etagTimeoutMs: number;
+  downloadTimeoutMs: number;
+}
+
+class HubNodeSource implements FileSource {
+  readonly description: string;
+  private readonly repo: string;
+  private readonly revision: string;
+  private readonly metas = new Map<string, Promise<FileMeta>>();
+  private readonly ready = new Map<string, Promise<string>>();
+  private readonly dirs = new Map<string, DirectorySource>();
+  /** Files known to be in the cache, by name → snapshot commit (for `locate`). */
+  private readonly cached = new Map<string, string>();
+
+  constructor(
+    ref: ModelRef,
+    private readonly cache: HubCache,
+    /** The commit this load is pinned to; undefined until the cache or the hub tells it. */
+    private commit: string | undefined,
+    private readonly directory: (dir: string) => DirectorySource,
+    private readonly s: Settings,
+  ) {
+    this.repo = ref.repo;
+    this.revision = ref.revision;
+    this.description = `${ref.repo}@${ref.revision} (hub ${s.endpoint}, cache ${cache.repoDir})`;
+  }
+
+  locate(name: string): string {
+    const commit = this.cached.get(name);
+    if (commit) return this.cache.snapshotPath(commit, name);
+    return resolveUrl(this.s.endpoint, this.repo, this.commit ?? this.revision, name);
+  }
+
+  async has(name: string): Promise<boolean> {
+    checkFileName(name);
+    if (this.commit) {
+      if (await this.cache.snapshotHas(this.commit, name)) return true;
+      if (await this.cache.isKnownAbsent(this.commit, name)) return false;
+    }
+    // Not answerable from the cache. Offline or unreachable with the revision cached: what is not cached is absent
+    // for this load (as huggingface_hub in offline mode); with nothing cached at all there is no answer.
+    if (this.s.offline) {
+      if (this.commit) return false;
+      throw this.nothingCached('offline mode is on (HF_HUB_OFFLINE)');
+    }
+    try {
+      return (await this.meta(name)).exists;
+    } catch (e) {
+      if (!(e instanceof HubUnreachableError)) throw e;
+      if (this.commit) return false;
+      throw this.nothingCached(`the hub at ${this.s.endpoint} could not be reached (${e.message})`);
+    }
+  }
+
+  async size(name: string): Promise<number> {
+    return this.snapshot(await this.ensure(name)).size(name);
+  }
+
+  async read(name: string, start?: number, end?: number): Promise<Uint8Array> {
+    return this.snapshot(await this.ensure(name)).read(name, start, end);
+  }
+
+  async *stream(name: string, start?: number, end?: number, chunkBytes?: number): AsyncIterable<Uint8Array> {
+    yield* this.snapshot(await this.ensure(name)).stream(name, start, end, chunkBytes);
+  }
+
+  private snapshot(commit: string): DirectorySource {
+    let dir = this.dirs.get(commit);
+    if (!dir) this.dirs.set(commit, (dir = this.directory(this.cache.snapshotDir(commit))));
+    return dir;
+  }
+
+  /** HEAD once per file; pins the commit and records absent files in .no_exist, as huggingface_hub does. */
+  private meta(name: string): Promise<FileMeta> {
+    let p = this.metas.get(name);
+    if (!p) {
+      p = (async () => {
+        const url = resolveUrl(this.s.endpoint, this.repo, this.commit ?? this.revision, name);
+        const m = await fileMetadata(url, this.s.headers, this.s.fetch, this.s.etagTimeoutMs);
+        const commit = m.commit ?? this.commit;
+        if (commit && !this.commit) {
+          this.commit = commit;
+          await this.cache.writeRef(this.revision, commit);
+        }
+        if (!m.exists && commit) await this.cache.markAbsent(commit, name);
+        return m;
+      })();
+      this.metas.set(name, p);
+      p.catch(() => this.metas.delete(name)); // a failed HEAD may be retried later
+    }
+    return p;
+  }
+
+  /** The file in the cache (downloaded now if need be); resolves to the commit of the snapshot that holds it. */
+  private ensure(name: string): Promise<string> {
+    let p = this.ready.get(name);
+    if (!p) {
+      p = this.fetchIntoCache(name);
+      this.ready.set(name, p);
+      p.then(
+        (commit) => this.cached.set(name, commit),
+        () => this.ready.delete(name),
+      );
+    }
+    return p;
+  }
+
+  private async fetchIntoCache(name: string): Promise<string> {
+    checkFileName(name);
+    if (this.commit && (await this.cache.snapshotHas(this.commit, name))) return this.commit;
+    if (this.s.offline) {
+      const why = 'offline mode is on (HF_HUB_OFFLINE)';
+      throw this.commit ? this.notCached(name, why) : this.nothingCached(why);
+    }
+    let meta: FileMeta;
+    try {
+      meta = await this.meta(name);
+    } catch (e) {
+      if (!(e instanceof HubUnreachableError)) throw e;
+      const why = `the hub at ${this.s.endpoint} could not be reached (${e.message})`;
+      throw this.commit ? this.notCached(name, why) : this.nothingCached(why);
+    }
+    const url = resolveUrl(this.s.endpoint, this.repo, meta.commit ?? this.commit ?? this.revision, name);
+    if (!meta.exists) throw new Error(`${url}: no such file in ${this.repo} at revision ${this.revision}`);
+    const commit = meta.commit ?? this.commit;
+    if (!commit || !meta.etag) {
+      throw new Error(`${url}: the answer has no ${commit ? 'ETag' : 'X-Repo-Commit'} header; is ${this.s.endpoint} a Hugging Face hub?`);
+    }
+    if (await this.cache.snapshotHas(commit, name)) return commit;
+    const dest = this.cache.blobPath(meta.etag);
+    const have = await this.cache.blobSize(meta.etag);
+    if (have === undefined || (meta.size !== undefined && have !== meta.size)) {
+      let job = inflight.get(dest);
+      if (!job) {
+        job = downloadBlob({
+          url,
+          headers: this.s.headers,
+          dest,
+          expectedSize: meta.size,
+          // The hub's LFS etag is the file's sha256; a git-sha1 etag (small files) hashes a git header, so skip it.
+          sha256: /^[0-9a-f]{64}$/.test(meta.etag) ? meta.etag : undefined,
+          file: name,
+          fetch: this.s.fetch,
+          onProgress: this.s.onProgress,
+          retries: this.s.retries,
+          idleTimeoutMs: this.s.downloadTimeoutMs,
+        }).finally(() => inflight.delete(dest));
+        inflight.set(dest, job);
+      }
+      await job;
+    }
+    await this.cache.link(commit, name, meta.etag);
+    return commit;
+  }
+
+  private nothingCached(why: string): Error {
+    return new Error(
+      `Cannot load ${this.repo}@${this.revision}: ${why}, and nothing for ${this.repo} is cached in ${this.cache.cacheDir}. ${MODEL_DIR_HINT}`,
+    );
+  }
+
+  private notCached(name: string, why: string): Error {
+    return new Error(
+      `${name}: not in the cache for ${this.repo}@${this.revision} (${this.cache.snapshotDir(this.commit!)}), and ${why}. ${MODEL_DIR_HINT}`,
+    );
+  }
+}
