@@ -209,3 +209,42 @@ export class BlobSource implements FileSource {
     for (let o = start; o < stop; o += chunkBytes) yield await this.read(name, o, Math.min(stop, o + chunkBytes));
   }
 }
+
+/** Files gathered from several sources under their checkpoint names (e.g. a config object and a weights URL). */
+export class CompositeSource implements FileSource {
+  readonly description: string;
+  constructor(private readonly files: Record<string, { source: FileSource; name: string }>) {
+    this.description = [...new Set(Object.values(files).map((f) => f.source.description))].join(' + ') || 'no files';
+  }
+
+  private get(name: string): { source: FileSource; name: string } {
+    const f = this.files[name];
+    if (!f) throw new Error(`${name}: not among the given files (${Object.keys(this.files).join(', ')})`);
+    return f;
+  }
+
+  locate(name: string): string {
+    const f = this.files[name];
+    return f ? f.source.locate(f.name) : name;
+  }
+
+  async has(name: string): Promise<boolean> {
+    const f = this.files[name];
+    return f ? f.source.has(f.name) : false;
+  }
+
+  size(name: string): Promise<number> {
+    const f = this.get(name);
+    return f.source.size(f.name);
+  }
+
+  read(name: string, start?: number, end?: number): Promise<Uint8Array> {
+    const f = this.get(name);
+    return f.source.read(f.name, start, end);
+  }
+
+  stream(name: string, start?: number, end?: number, chunkBytes?: number): AsyncIterable<Uint8Array> {
+    const f = this.get(name);
+    return f.source.stream(f.name, start, end, chunkBytes);
+  }
+}

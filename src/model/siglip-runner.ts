@@ -1,0 +1,152 @@
+/**
+ * Runs SigLIP's towers on graph plans: one plan per (tower, batch size, sequence length, hidden-states flag),
+ * compiled on first use and kept, so a second forward pass at a shape creates nothing on the device. Inputs of any
+ * batch size are split into passes that fit the device's limits.
+ */
+import type { DType } from '../runtime/dtype.js';
+import type { Engine } from '../runtime/engine.js';
+import { GraphPlan, type Profile } from '../runtime/executor.js';
+import { checkTokenIds } from '../kernels/embedding.js';
+import type { SiglipConfig } from './config.js';
+import { buildTextGraph, buildVisionGraph } from './siglip-graphs.js';
+import type { SiglipWeights, Tower } from './siglip-weights.js';
+
+export interface TensorData {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface RunOptions {
+  /** Also return every layer's hidden state (`vision.hidden_states.i`, `text.hidden_states.i`). */
+  hiddenStates?: boolean;
+  /** Time every node; the profile of the last pass is returned. */
+  profile?: boolean;
+}
+
+export class SiglipRunner {
+  private readonly plans = new Map<string, GraphPlan>();
+  lastProfile: Profile | null = null;
+
+  constructor(
+    readonly engine: Engine,
+    readonly config: SiglipConfig,
+    readonly weights: SiglipWeights,
+    readonly dtype: DType,
+    /** Largest batch per pass the caller wants (clamped further by the device's limits). */
+    readonly batch: number,
+  ) {}
+
+  /** The most items of a tower one pass can take on this device: its largest activation must fit one binding. */
+  maxBatch(tower: Tower, length = this.config.text.maxPositions): number {
+    const esize = this.dtype === 'f16' ? 2 : 4;
+    const c = tower === 'vision' ? this.config.vision : this.config.text;
+    const L = tower === 'vision' ? this.config.vision.numPatches : length;
+    const widest = Math.max(c.intermediateSize, 3 * c.hiddenSize, tower === 'vision' ? this.config.vision.numChannels * this.config.vision.patchSize ** 2 : 0);
+    const perItem = L * widest * esize;
+    const byBinding = Math.floor(this.engine.limits.maxStorageBufferBindingSize / perItem);
+    if (byBinding < 1) throw new Error(`one ${tower} input needs ${perItem} bytes in a single buffer, over this device's maxStorageBufferBindingSize (${this.engine.limits.maxStorageBufferBindingSize})`);
+    return Math.max(1, Math.min(this.batch, byBinding));
+  }
+
+  private async plan(tower: Tower, B: number, L: number, hidden: boolean): Promise<GraphPlan> {
+    const key = `${tower}:${B}:${L}:${hidden}`;
+    let plan = this.plans.get(key);
+    if (!plan) {
+      const g = tower === 'vision'
+        ? buildVisionGraph(this.config.vision, this.weights, B, this.dtype, { hiddenStates: hidden })
+        : buildTextGraph(this.config.text, this.weights, B, L, this.dtype, { hiddenStates: hidden });
+      plan = await GraphPlan.compile(this.engine, g);
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  /** Compiled plans' activation memory, by key: for reports. */
+  get planBytes(): Record<string, number> {
+    return Object.fromEntries([...this.plans].map(([k, p]) => [k, p.activationBytes]));
+  }
+
+  async activationBytes(tower: Tower, B: number, L = this.config.text.maxPositions): Promise<number> {
+    return (await this.plan(tower, B, tower === 'vision' ? 0 : L, false)).activationBytes;
+  }
+
+  async flops(tower: Tower, B: number, L = this.config.text.maxPositions): Promise<number> {
+    return (await this.plan(tower, B, tower === 'vision' ? 0 : L, false)).flops;
+  }
+
+  /** pixel_values [N, C, S, S] → vision outputs, N split into passes. */
+  async vision(pixels: Float32Array, N: number, opts: RunOptions = {}): Promise<Map<string, TensorData>> {
+    const v = this.config.vision;
+    const per = v.numChannels * v.imageSize * v.imageSize;
+    if (pixels.length !== N * per) throw new Error(`pixel_values has ${pixels.length} values, [${N}, ${v.numChannels}, ${v.imageSize}, ${v.imageSize}] needs ${N * per}`);
+    for (let i = 0; i < pixels.length; i++) {
+      if (!Number.isFinite(pixels[i]!)) throw new Error(`pixel_values[${i}] = ${pixels[i]} is not finite`);
+    }
+    const step = this.maxBatch('vision');
+    return this.inPasses(N, step, async (start, B) => {
+      const plan = await this.plan('vision', B, 0, !!opts.hiddenStates);
+      const input = { pixel_values: pixels.subarray(start * per, (start + B) * per) };
+      return this.execute(plan, input, opts);
+    });
+  }
+
+  /** input_ids [T, L] → text outputs, T split into passes. */
+  async text(ids: Int32Array, T: number, L: number, opts: RunOptions = {}): Promise<Map<string, TensorData>> {
+    const t = this.config.text;
+    if (ids.length !== T * L) throw new Error(`input_ids has ${ids.length} values, [${T}, ${L}] needs ${T * L}`);
+    if (L < 1 || L > t.maxPositions) throw new Error(`input_ids are ${L} tokens long; this model takes 1..${t.maxPositions} (max_position_embeddings)`);
+    checkTokenIds(ids, t.vocabSize);
+    const step = this.maxBatch('text', L);
+    return this.inPasses(T, step, async (start, B) => {
+      const plan = await this.plan('text', B, L, !!opts.hiddenStates);
+      return this.execute(plan, { input_ids: ids.subarray(start * L, (start + B) * L) }, opts);
+    });
+  }
+
+  private async execute(plan: GraphPlan, inputs: Record<string, Float32Array | Int32Array>, opts: RunOptions): Promise<Record<string, Float32Array | Int32Array>> {
+    if (!opts.profile) return plan.run(inputs);
+    const { profile, outputs } = await plan.profile(inputs);
+    this.lastProfile = profile;
+    return outputs;
+  }
+
+  /** Runs `fn` over [0, N) in steps, concatenating outputs along the batch dimension. */
+  private async inPasses(N: number, step: number, fn: (start: number, B: number) => Promise<Record<string, Float32Array | Int32Array>>): Promise<Map<string, TensorData>> {
+    if (!(Number.isInteger(N) && N >= 1)) throw new Error(`batch size must be a positive integer, got ${N}`);
+    const parts: Record<string, Float32Array | Int32Array>[] = [];
+    const sizes: number[] = [];
+    for (let s = 0; s < N; s += step) {
+      const B = Math.min(step, N - s);
+      parts.push(await fn(s, B));
+      sizes.push(B);
+    }
+    const out = new Map<string, TensorData>();
+    for (const name of Object.keys(parts[0]!)) {
+      const chunks = parts.map((p) => p[name]!);
+      const total = chunks.reduce((s, c) => s + c.length, 0);
+      const data = new Float32Array(total);
+      let o = 0;
+      for (const c of chunks) {
+        data.set(c, o);
+        o += c.length;
+      }
+      const perItem = chunks[0]!.length / sizes[0]!;
+      out.set(name, { data, shape: [N, ...this.itemShape(name, perItem)] });
+    }
+    return out;
+  }
+
+  private itemShape(name: string, perItem: number): number[] {
+    const v = this.config.vision;
+    const t = this.config.text;
+    if (name.startsWith('vision.') && name !== 'vision.pooler_output') return [v.numPatches, v.hiddenSize];
+    if (name === 'vision.pooler_output') return [v.hiddenSize];
+    if (name === 'text.pooler_output') return [t.projectionSize];
+    return [perItem / t.hiddenSize, t.hiddenSize];
+  }
+
+  dispose(): void {
+    for (const p of this.plans.values()) p.dispose();
+    this.plans.clear();
+  }
+}

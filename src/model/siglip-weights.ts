@@ -1,0 +1,108 @@
+/**
+ * Which checkpoint tensors SigLIP needs, under Hugging Face's parameter names, and how they land on the GPU:
+ * q/k/v projections fused into one [3D, D] weight per layer (one matmul instead of three), the pooling head's
+ * `in_proj_weight` split into its query part and a fused key/value part, the patch convolution's weight
+ * [D, C, P, P] read as the [D, C·P·P] matrix that multiplies im2col patches.
+ */
+import type { Tensor } from '../runtime/tensor.js';
+import type { SiglipConfig, TowerConfig } from './config.js';
+import type { WeightItem } from './weights.js';
+
+export type Tower = 'vision' | 'text';
+
+function linear(items: WeightItem[], key: string, src: string, out: number, inp: number): void {
+  items.push({ key: `${key}.weight`, shape: [out, inp], parts: [{ src: `${src}.weight`, srcShape: [out, inp], dstRow: 0 }] });
+  items.push({ key: `${key}.bias`, shape: [out], parts: [{ src: `${src}.bias`, srcShape: [out], dstRow: 0 }] });
+}
+
+function norm(items: WeightItem[], key: string, src: string, d: number): void {
+  items.push({ key: `${key}.weight`, shape: [d], parts: [{ src: `${src}.weight`, srcShape: [d], dstRow: 0 }] });
+  items.push({ key: `${key}.bias`, shape: [d], parts: [{ src: `${src}.bias`, srcShape: [d], dstRow: 0 }] });
+}
+
+function encoderLayers(items: WeightItem[], prefix: string, hf: string, c: TowerConfig): void {
+  const D = c.hiddenSize;
+  for (let i = 0; i < c.numLayers; i++) {
+    const k = `${prefix}.layers.${i}`;
+    const s = `${hf}.encoder.layers.${i}`;
+    norm(items, `${k}.ln1`, `${s}.layer_norm1`, D);
+    items.push({
+      key: `${k}.qkv.weight`,
+      shape: [3 * D, D],
+      parts: ['q', 'k', 'v'].map((p, j) => ({ src: `${s}.self_attn.${p}_proj.weight`, srcShape: [D, D], dstRow: j * D })),
+    });
+    items.push({
+      key: `${k}.qkv.bias`,
+      shape: [3 * D],
+      parts: ['q', 'k', 'v'].map((p, j) => ({ src: `${s}.self_attn.${p}_proj.bias`, srcShape: [D], dstRow: j * D })),
+    });
+    linear(items, `${k}.out`, `${s}.self_attn.out_proj`, D, D);
+    norm(items, `${k}.ln2`, `${s}.layer_norm2`, D);
+    linear(items, `${k}.fc1`, `${s}.mlp.fc1`, c.intermediateSize, D);
+    linear(items, `${k}.fc2`, `${s}.mlp.fc2`, D, c.intermediateSize);
+  }
+}
+
+export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
+  const items: WeightItem[] = [];
+  if (towers.includes('vision')) {
+    const v = cfg.vision;
+    const D = v.hiddenSize;
+    const F = v.numChannels * v.patchSize ** 2;
+    const e = 'vision_model.embeddings';
+    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: [D, v.numChannels, v.patchSize, v.patchSize], dstRow: 0 }] });
+    items.push({ key: 'vision.patch.bias', shape: [D], parts: [{ src: `${e}.patch_embedding.bias`, srcShape: [D], dstRow: 0 }] });
+    items.push({ key: 'vision.pos', shape: [v.numPatches, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [v.numPatches, D], dstRow: 0 }] });
+    encoderLayers(items, 'vision', 'vision_model', v);
+    norm(items, 'vision.post_ln', 'vision_model.post_layernorm', D);
+    if (v.useHead) {
+      const h = 'vision_model.head';
+      items.push({ key: 'vision.head.probe', shape: [1, D], parts: [{ src: `${h}.probe`, srcShape: [1, 1, D], dstRow: 0 }] });
+      items.push({ key: 'vision.head.q.weight', shape: [D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [0, D], dstRow: 0 }] });
+      items.push({ key: 'vision.head.q.bias', shape: [D], parts: [{ src: `${h}.attention.in_proj_bias`, srcShape: [3 * D], rows: [0, D], dstRow: 0 }] });
+      items.push({ key: 'vision.head.kv.weight', shape: [2 * D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [D, 3 * D], dstRow: 0 }] });
+      items.push({ key: 'vision.head.kv.bias', shape: [2 * D], parts: [{ src: `${h}.attention.in_proj_bias`, srcShape: [3 * D], rows: [D, 3 * D], dstRow: 0 }] });
+      linear(items, 'vision.head.out', `${h}.attention.out_proj`, D, D);
+      norm(items, 'vision.head.ln', `${h}.layernorm`, D);
+      linear(items, 'vision.head.fc1', `${h}.mlp.fc1`, v.intermediateSize, D);
+      linear(items, 'vision.head.fc2', `${h}.mlp.fc2`, D, v.intermediateSize);
+    }
+  }
+  if (towers.includes('text')) {
+    const t = cfg.text;
+    const D = t.hiddenSize;
+    const e = 'text_model.embeddings';
+    items.push({ key: 'text.tok', shape: [t.vocabSize, D], parts: [{ src: `${e}.token_embedding.weight`, srcShape: [t.vocabSize, D], dstRow: 0 }] });
+    items.push({ key: 'text.pos', shape: [t.maxPositions, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [t.maxPositions, D], dstRow: 0 }] });
+    encoderLayers(items, 'text', 'text_model', t);
+    norm(items, 'text.final_ln', 'text_model.final_layer_norm', D);
+    linear(items, 'text.head', 'text_model.head', t.projectionSize, D);
+  }
+  return items;
+}
+
+/** The loaded weights of one model: GPU tensors by key, owned here, plus the two scalars of the logits. */
+export class SiglipWeights {
+  constructor(
+    readonly tensors: Map<string, Tensor>,
+    readonly logitScale: number,
+    readonly logitBias: number,
+  ) {}
+
+  get(key: string): Tensor {
+    const t = this.tensors.get(key);
+    if (!t) throw new Error(`weight ${key} was not loaded (was its tower left out?)`);
+    return t;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const t of this.tensors.values()) n += t.byteLength;
+    return n;
+  }
+
+  dispose(): void {
+    for (const t of this.tensors.values()) t.dispose();
+    this.tensors.clear();
+  }
+}
