@@ -1,0 +1,71 @@
+/** Reading the reference fixtures (HF transformers in float64) and making modified copies of checkpoints. */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { readSafetensorsFile } from '../../src/model/safetensors.js';
+import { DirectorySource } from '../../src/model/source-node.js';
+
+export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+export const MODELS = ['siglip-tiny', 'siglip-odd'] as const;
+
+export interface Reference {
+  inputs: { pixelValues: { data: Float32Array; shape: number[] }; inputIds: { data: Int32Array; shape: number[] } };
+  /** float64 references by HF's names. */
+  outputs: Map<string, { data: Float64Array; shape: number[] }>;
+}
+
+export async function loadReference(model: string): Promise<Reference> {
+  const src = new DirectorySource(join(FIXTURES, model));
+  const f32 = await readSafetensorsFile(src, 'reference.safetensors');
+  const f64 = await readSafetensorsFile(src, 'reference_f64.safetensors');
+  const pv = f32.get('pixel_values')!;
+  const ids = f32.get('input_ids')!;
+  const outputs = new Map<string, { data: Float64Array; shape: number[] }>();
+  for (const [k, v] of f64) outputs.set(k, { data: v.data as Float64Array, shape: v.shape });
+  return {
+    inputs: { pixelValues: { data: pv.data as Float32Array, shape: pv.shape }, inputIds: { data: ids.data as Int32Array, shape: ids.shape } },
+    outputs,
+  };
+}
+
+/** A temporary copy of a fixture model directory, removed after the file's tests. */
+export function copyModel(model: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${model}-`));
+  cpSync(join(FIXTURES, model), dir, { recursive: true });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface RawTensor {
+  dtype: string;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** Every tensor of a safetensors file as raw bytes, in file order. */
+export function readRawSafetensors(path: string): Map<string, RawTensor> {
+  const buf = readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const out = new Map<string, RawTensor>();
+  const entries = Object.entries(header).filter(([k]) => k !== '__metadata__').sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  for (const [name, e] of entries) {
+    out.set(name, { dtype: e.dtype, shape: e.shape, bytes: new Uint8Array(buf.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1])) });
+  }
+  return out;
+}
+
+/** Writes tensors (raw bytes) as a safetensors file. */
+export function writeRawSafetensors(path: string, tensors: Map<string, RawTensor>): void {
+  const header: Record<string, unknown> = {};
+  let off = 0;
+  for (const [name, t] of tensors) {
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.bytes.length] };
+    off += t.bytes.length;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(path, Buffer.concat([len, json, ...[...tensors.values()].map((t) => Buffer.from(t.bytes))]));
+}
