@@ -259,3 +259,30 @@ fn main_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     if (row < p.M) { out[bIdx * p.strideC + row * p.ldc + c] = epilogue(bIdx, row, c, acc[i]); }
   }
 }
+
+// ---------------------------------------------------------------------------------------------- main_naive
+// The textbook kernel, one output per invocation and a scalar loop over k: the baseline the benchmarks compare
+// the tiled variants against. Not used for inference.
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn main_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col = gid.x;
+  let row = gid.y;
+  let bIdx = gid.z;
+  if (row >= p.M || col >= p.N) { return; }
+  let aBase = p.offA + bIdx * p.strideA + row * p.lda;
+  var acc = 0.0;
+  for (var k = 0u; k < p.K; k++) {
+#if TRANS_B
+    let bi = bIdx * p.strideB + col * p.ldb + k;
+#else
+    let bi = bIdx * p.strideB + k * p.ldb + col;
+#endif
+#if VEC_A
+    let av = f32(a4[(aBase + k) / 4u][(aBase + k) % 4u]);
+#else
+    let av = f32(a1[aBase + k]);
+#endif
+    acc = fma(av, loadB1(bi), acc);
+  }
+  out[bIdx * p.strideC + row * p.ldc + col] = epilogue(bIdx, row, col, acc);
+}

@@ -1,6 +1,23 @@
-/** siglip-webgpu: the public entry point (Node and browser). */
+/**
+ * siglip-webgpu: SigLIP on raw WebGPU. The same API in Node (Dawn through the `webgpu` package) and in browsers
+ * (the browser bundle is built from src/browser.ts, which re-exports this).
+ */
+export { SiglipModel, DEFAULT_MODEL, type LoadOptions, type ModelRef, type ModelFiles, type ClassifyResult, type ForwardInputs } from './model/siglip-model.js';
+export type { TensorData, RunOptions } from './model/siglip-runner.js';
+export { parseSiglipConfig, type SiglipConfig, type VisionConfig, type TextConfig } from './model/config.js';
+export { SiglipTokenizer } from './model/tokenizer/index.js';
+export { SiglipImageProcessor, decodeImage, resizeBicubic, type ImageInput, type RgbImage, type PreprocessorConfig } from './model/image/index.js';
+export { openModelSource, type HubOptions } from './model/hub/index.js';
+export { UrlSource, BlobSource, CompositeSource, type FileSource } from './model/source.js';
+export { SyntheticSource } from './model/synthetic.js';
+export { PRESETS, presetConfig } from './model/presets.js';
+export { encodeSafetensors, readSafetensorsHeader, readSafetensorsFile } from './model/safetensors.js';
+export type { LoadProgress } from './model/weights.js';
+
 export { createEngine, Engine, type EngineOptions, type EngineStats } from './runtime/engine.js';
 export { Tensor } from './runtime/tensor.js';
 export type { DType } from './runtime/dtype.js';
 export type { DeviceOptions, AdapterDescription } from './runtime/device.js';
 export type { MatmulOptions } from './runtime/ops.js';
+export { Graph } from './runtime/graph.js';
+export { GraphPlan, type Profile } from './runtime/executor.js';

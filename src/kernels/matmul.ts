@@ -12,6 +12,7 @@ import { formatShape, shapeSize, type Tensor } from '../runtime/tensor.js';
 const SOURCE = `${activations}\n${source}`;
 export const MATMUL_REG: KernelDef = { name: 'matmul_reg', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_reg' };
 export const MATMUL_ROWS: KernelDef = { name: 'matmul_rows', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_rows' };
+export const MATMUL_NAIVE: KernelDef = { name: 'matmul_naive', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_naive' };
 export const MATMUL_TILED: KernelDef = { name: 'matmul_tiled', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_tiled' };
 
 export type Activation = 'none' | 'gelu_tanh';
@@ -43,7 +44,7 @@ export interface MatmulGeometry {
 }
 
 export interface MatmulConfig {
-  variant: 'reg' | 'tiled' | 'rows';
+  variant: 'reg' | 'tiled' | 'rows' | 'naive';
   /** Rows and columns per invocation (tn a multiple of 4; `rows`: tm rows per workgroup, tn unused). */
   tm: number;
   tn: number;
@@ -53,6 +54,9 @@ export interface MatmulConfig {
   /** k depth of a staged tile (tiled). */
   bk: number;
 }
+
+/** The one-output-per-invocation baseline (benchmarks only). */
+export const NAIVE_MATMUL: MatmulConfig = { variant: 'naive', tm: 1, tn: 4, wgx: 8, wgy: 8, bk: 16 };
 
 export const DEFAULT_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 4, tn: 4, wgx: 8, wgy: 8, bk: 16 };
 export const DEFAULT_GPU_MATMUL: MatmulConfig = { variant: 'tiled', tm: 4, tn: 4, wgx: 16, wgy: 16, bk: 16 };
@@ -157,6 +161,7 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const vecB = (g.transposeB ? m4(g.K, g.ldb) : m4(g.N, g.ldb)) && (g.batch === 1 || m4(g.strideB));
   const tiled = cfg.variant === 'tiled';
   const rows = cfg.variant === 'rows';
+  const naive = cfg.variant === 'naive';
   const spec: Specialization = {
     dtype: a.dtype as 'f32' | 'f16',
     defines: {
@@ -165,8 +170,8 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
     },
     overrides: (tiled ? {} : rows ? { WG_X: cfg.wgx } : { WG_X: cfg.wgx, WG_Y: cfg.wgy }) as Record<string, number>,
   };
-  const tileM = rows ? cfg.tm : (tiled ? 16 : cfg.wgy) * cfg.tm;
-  const tileN = rows ? cfg.wgx : (tiled ? 16 : cfg.wgx) * cfg.tn;
+  const tileM = naive ? cfg.wgy : rows ? cfg.tm : (tiled ? 16 : cfg.wgy) * cfg.tm;
+  const tileN = naive ? cfg.wgx : rows ? cfg.wgx : (tiled ? 16 : cfg.wgx) * cfg.tn;
   const workgroups: [number, number, number] = [Math.ceil(g.N / tileN), Math.ceil(g.M / tileM), g.batch];
   const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
   if (workgroups.some((w) => w > maxDim)) throw new Error(`${name}: dispatch ${workgroups.join('×')} exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
@@ -178,7 +183,7 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const esize = a.dtype === 'f16' ? 2 : 4;
   const dummy = engine.dummy(a.dtype);
   return {
-    kernel: tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : MATMUL_REG,
+    kernel: tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
     spec,
     tensors: [a, b, bias ?? dummy, residual ?? dummy, out],
     uniforms,

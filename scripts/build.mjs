@@ -1,0 +1,36 @@
+// Builds the distributable files with esbuild (and the type declarations with tsc):
+//   dist/index.js                 the library for Node (ESM; dependencies left to node_modules)
+//   dist/cli.js                   the CLI (ESM, everything bundled but Dawn's `webgpu`)
+//   dist/siglip-webgpu.browser.js the library for browsers (ESM; never loads `webgpu` or node: modules)
+//   dist/types/                   .d.ts for the library
+// Shaders are imported as text (loader .wgsl → text), so every bundle carries its WGSL.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, rmSync } from 'node:fs';
+
+const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning', target: 'es2022' };
+const noTypes = process.argv.includes('--no-types');
+
+rmSync('dist', { recursive: true, force: true });
+await Promise.all([
+  build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', packages: 'external' }),
+  build({
+    ...common,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    platform: 'node',
+    external: ['webgpu'],
+    // Bundled CommonJS dependencies (commander, cli-progress) call require(): give the ESM bundle one.
+    banner: { js: "import { createRequire as __siglipRequire } from 'node:module'; const require = __siglipRequire(import.meta.url);" },
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/browser.ts'],
+    outfile: 'dist/siglip-webgpu.browser.js',
+    platform: 'browser',
+    external: ['webgpu', 'node:*'],
+  }),
+]);
+chmodSync('dist/cli.js', 0o755);
+if (!noTypes) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+console.log('built dist/index.js, dist/cli.js, dist/siglip-webgpu.browser.js' + (noTypes ? '' : ', dist/types'));

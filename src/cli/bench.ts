@@ -1,0 +1,82 @@
+/**
+ * `bench`: the adapter's ceilings, kernels at SigLIP-large's shapes and whole forward passes on synthetic weights.
+ * Prints a table; --json writes one JSON object per line to stdout; --out DIR also writes results.jsonl,
+ * results.md and roofline.svg there.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { measureCeilings } from '../../bench/ceilings.js';
+import { benchKernels } from '../../bench/kernels.js';
+import { benchModel } from '../../bench/model.js';
+import type { BenchRecord } from '../../bench/records.js';
+import { markdownTable, rooflineSvg } from '../../bench/report.js';
+import { createEngine } from '../runtime/engine.js';
+import { engineOptions, parseDtype, parseIntList, parsePositiveInt, print, UsageError, type CommonOptions } from './common.js';
+import type { Tower } from '../model/siglip-weights.js';
+
+interface BenchOptions extends CommonOptions {
+  kernels?: boolean;
+  modelOnly?: boolean;
+  synthetic?: string;
+  towers?: string;
+  reps?: string;
+  full?: boolean;
+  filter?: string;
+  out?: string;
+}
+
+export async function bench(o: BenchOptions): Promise<void> {
+  const dtype = parseDtype(o.dtype);
+  const batches = parseIntList(o.batch ?? '1', '--batch');
+  const towers = (o.towers ?? 'vision,text').split(',').map((t) => t.trim()) as Tower[];
+  for (const t of towers) if (t !== 'vision' && t !== 'text') throw new UsageError(`--towers takes vision and/or text, got "${t}"`);
+  const reps = o.reps === undefined ? undefined : parsePositiveInt(o.reps, '--reps', 1);
+  const engine = await createEngine(engineOptions(o));
+  if (dtype === 'f16' && !engine.hasF16) {
+    engine.dispose();
+    throw new UsageError(`--dtype f16 needs shader-f16, which ${engine.info.name} lacks`);
+  }
+  const records: BenchRecord[] = [];
+  const emit = (r: BenchRecord) => {
+    records.push(r);
+    if (o.json) print(JSON.stringify(r));
+    else if (process.stderr.isTTY) process.stderr.write(`  ${r.kind} ${r.name} ${r.shape}: ${Number.isFinite(r.median_ms) ? r.median_ms.toFixed(1) + ' ms' : 'skipped'}\n`);
+  };
+  try {
+    if (!o.json) print(`adapter: ${engine.info.name}\n`);
+    const { records: ceil, ceilings } = await measureCeilings(engine, { reps });
+    ceil.forEach(emit);
+    if (!o.modelOnly) (await benchKernels(engine, ceilings, { dtype, reps, full: o.full, filter: o.filter })).forEach(emit);
+    if (!o.kernels) {
+      const preset = o.synthetic ?? 'siglip-large-patch16-384';
+      await benchModel(engine, ceilings, { preset, dtype, batches, towers, reps, onRecord: emit });
+    }
+    const table = markdownTable(records);
+    if (!o.json) print(table);
+    if (o.out) {
+      await mkdir(o.out, { recursive: true });
+      await writeFile(join(o.out, 'results.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      await writeFile(join(o.out, 'results.md'), `Adapter: ${engine.info.name}\n\n${table}`);
+      await writeFile(join(o.out, 'roofline.svg'), rooflineSvg(records, ceilings, dtype, engine.info.name));
+      if (!o.json) print(`wrote results.jsonl, results.md and roofline.svg to ${o.out}`);
+    }
+  } finally {
+    engine.dispose();
+  }
+}
+
+export function registerBench(program: Command, withCommon: (c: Command, o?: { model?: boolean; dtype?: boolean; batch?: boolean }) => Command): void {
+  withCommon(program.command('bench'), { model: false, dtype: true, batch: false })
+    .description('ceilings, kernel and end-to-end benchmarks on this adapter (synthetic weights: no download)')
+    .option('--kernels', 'ceilings and kernels only')
+    .option('--model-only', 'ceilings and the end-to-end model only')
+    .option('--synthetic <preset>', 'model for the end-to-end runs', 'siglip-large-patch16-384')
+    .option('--batch <list>', 'batch sizes for the end-to-end runs, e.g. 1,8,32', '1')
+    .option('--towers <list>', 'vision,text', 'vision,text')
+    .option('--reps <n>', 'timed repeats (default: 7 for kernels, 5 for models; fewer for big work on CPU adapters)')
+    .option('--full', 'run every kernel shape even on CPU adapters (slow)')
+    .option('--filter <text>', 'only kernel cases whose name or shape contains this')
+    .option('--out <dir>', 'also write results.jsonl, results.md and roofline.svg here')
+    .action((o: BenchOptions) => bench(o));
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * siglip-webgpu CLI. Commands: classify, embed, forward, synth, tokenize, preprocess, bench, info.
+ * Exit codes: 0 ok, 1 failure (bad file, device error, …), 2 bad arguments.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_MODEL } from '../model/siglip-model.js';
+import { UsageError } from './common.js';
+import { classify } from './classify.js';
+import { embed } from './embed.js';
+import { forward } from './forward.js';
+import { info } from './info.js';
+import { preprocess, tokenize } from './inputs.js';
+import { synth } from './synth.js';
+import { registerBench } from './bench.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function withCommon(cmd: Command, opts: { model?: boolean; dtype?: boolean; batch?: boolean } = { model: true, dtype: true, batch: true }): Command {
+  if (opts.model !== false) cmd.option('--model <id|dir|url>', `hub id, local checkpoint directory or base URL`, DEFAULT_MODEL);
+  if (opts.dtype !== false) cmd.addOption(new Option('--dtype <dtype>', 'f32, or f16 where the adapter has shader-f16').choices(['f32', 'f16']).default('f32'));
+  if (opts.batch !== false) cmd.option('--batch <n>', 'most images or texts per forward pass', '8');
+  return cmd
+    .option('--json', 'machine-readable output on stdout')
+    .option('--adapter <name>', 'pick an adapter by (part of) its name')
+    .addOption(new Option('--power-preference <p>', 'adapter preference').choices(['high-performance', 'low-power']));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('siglip-webgpu')
+    .description('SigLIP image/text embeddings and zero-shot labels on WebGPU (hand-written WGSL kernels)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  withCommon(program.command('classify').argument('<image...>', 'image files (PNG, JPEG)'))
+    .description('zero-shot classification: sigmoid score of each label for each image')
+    .requiredOption('--labels <a,b,c>', 'comma-separated labels')
+    .option('--template <t>', 'label template; {} is replaced by the label', 'This is a photo of {}.')
+    .action((images: string[], o) => classify(images, o));
+
+  withCommon(program.command('embed'))
+    .description('L2-normalized image and/or text embeddings')
+    .option('--image <path>', 'an image file (repeatable)', collect)
+    .option('--text <text>', 'a text (repeatable)', collect)
+    .option('--out <file.safetensors>', 'write image_embeds / text_embeds here')
+    .action((o) => embed(o));
+
+  withCommon(program.command('forward'))
+    .description('the full forward pass on saved inputs (pixel_values and/or input_ids), every output saved')
+    .requiredOption('--inputs <in.safetensors>', 'pixel_values [B,3,H,W] float32 and/or input_ids [T,L] int32')
+    .requiredOption('--out <out.safetensors>', 'outputs by HF names, float32')
+    .option('--hidden-states', 'also save every layer\'s hidden states')
+    .action((o) => forward(o));
+
+  program
+    .command('synth')
+    .description('write a full-size checkpoint with deterministic random weights (no download)')
+    .requiredOption('--config <name>', 'e.g. siglip-large-patch16-384, siglip-base-patch16-224, siglip-so400m-patch14-384')
+    .requiredOption('--out <dir>', 'output directory (config.json, preprocessor_config.json, model.safetensors)')
+    .option('--seed <n>', 'random seed', '0')
+    .option('--json', 'machine-readable output on stdout')
+    .action((o) => synth(o));
+
+  withCommon(program.command('tokenize'), { model: true, dtype: false, batch: false })
+    .description('token ids as SiglipTokenizer gives them (needs only the tokenizer files)')
+    .requiredOption('--text <text>', 'a text (repeatable)', collect)
+    .action((o) => tokenize(o));
+
+  withCommon(program.command('preprocess'), { model: true, dtype: false, batch: false })
+    .description('pixel_values as SiglipImageProcessor gives them (needs only preprocessor_config.json)')
+    .requiredOption('--image <path>', 'an image file (repeatable)', collect)
+    .requiredOption('--out <file.safetensors>', 'where to write pixel_values')
+    .action((o) => preprocess(o));
+
+  registerBench(program, withCommon);
+
+  withCommon(program.command('info'), { model: false, dtype: false, batch: false })
+    .description('the WebGPU adapter: name, features, limits')
+    .action((o) => info(o));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander printed the message (or the help) already.
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version' ? 0 : 2;
+    }
+    const err = e as Error;
+    process.stderr.write(`siglip-webgpu: ${err.message}\n`);
+    if (process.env.SIGLIP_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;
