@@ -2,6 +2,7 @@
  * A model reference → the FileSource its files are read through:
  *   a FileSource           → itself
  *   "http(s)://…"          → UrlSource (browser: cached with the Cache API)
+ *   "/…", "./…", "../…"    → browser: a URL relative to the page, as above (Node: a directory)
  *   an existing directory  → DirectorySource (Node)
  *   "org/name[@revision]"  → the Hugging Face hub (Node: huggingface_hub's disk cache; browser: the Cache API)
  */
@@ -17,6 +18,9 @@ export function isBrowser(): boolean {
 export async function openModelSource(ref: SourceRef, opts: HubOptions = {}): Promise<FileSource> {
   if (typeof ref !== 'string') return ref;
   const browser = opts.browser ?? isBrowser();
+  // In a page, "/models/x/", "./x/" and "../x/" are URLs relative to the page (in Node they are directories).
+  const here = (globalThis as { location?: { href?: string } }).location?.href;
+  if (browser && here && /^\.{0,2}\//.test(ref)) ref = new URL(ref, here).href;
   if (/^https?:\/\//i.test(ref)) {
     // Only an explicit token: HF_TOKEN is for the hub and must not leak to any URL given on a command line.
     const headers = authHeaders(opts.token || undefined);
