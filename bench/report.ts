@@ -10,7 +10,9 @@ export function markdownTable(records: BenchRecord[]): string {
     '|---|---|---|---|---:|---:|---:|---:|---|',
   ];
   for (const r of records) {
-    const note = r.skipped ? `skipped: ${r.skipped}` : r.kind === 'model'
+    const note = r.skipped ? `skipped: ${r.skipped}` : r.name === 'load'
+      ? `${((r.file_bytes as number) / 2 ** 30).toFixed(2)} GiB file; peak JS heap + ArrayBuffers ${((r.peak_js_bytes as number) / 2 ** 20).toFixed(0)} MiB`
+      : r.kind === 'model'
       ? [r.images_per_s !== undefined ? `${fmt(r.images_per_s, 3)} img/s` : `${fmt(r.texts_per_s, 3)} texts/s`,
         r.per_op ? Object.entries(r.per_op as Record<string, { share: number }>).sort((a, b) => b[1].share - a[1].share).map(([k, v]) => `${k} ${(100 * v.share).toFixed(0)}%`).join(', ') : '',
         r.activation_bytes ? `act ${((r.activation_bytes as number) / 2 ** 20).toFixed(0)} MiB` : ''].filter(Boolean).join('; ')

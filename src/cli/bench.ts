@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { measureCeilings } from '../../bench/ceilings.js';
 import { benchKernels } from '../../bench/kernels.js';
 import { benchModel } from '../../bench/model.js';
+import { benchLoad } from '../../bench/load.js';
 import type { BenchRecord } from '../../bench/records.js';
 import { markdownTable, rooflineSvg } from '../../bench/report.js';
 import { createEngine } from '../runtime/engine.js';
@@ -24,6 +25,7 @@ interface BenchOptions extends CommonOptions {
   full?: boolean;
   filter?: string;
   out?: string;
+  load?: string;
 }
 
 export async function bench(o: BenchOptions): Promise<void> {
@@ -45,6 +47,11 @@ export async function bench(o: BenchOptions): Promise<void> {
   };
   try {
     if (!o.json) print(`adapter: ${engine.info.name}\n`);
+    if (o.load) {
+      emit(await benchLoad(engine, o.load, dtype));
+      if (!o.json) print(markdownTable(records));
+      return;
+    }
     const { records: ceil, ceilings } = await measureCeilings(engine, { reps });
     ceil.forEach(emit);
     if (!o.modelOnly) (await benchKernels(engine, ceilings, { dtype, reps, full: o.full, filter: o.filter })).forEach(emit);
@@ -78,5 +85,6 @@ export function registerBench(program: Command, withCommon: (c: Command, o?: { m
     .option('--full', 'run every kernel shape even on CPU adapters (slow)')
     .option('--filter <text>', 'only kernel cases whose name or shape contains this')
     .option('--out <dir>', 'also write results.jsonl, results.md and roofline.svg here')
+    .option('--load <dir>', 'only: load this checkpoint directory and report time and peak JS memory')
     .action((o: BenchOptions) => bench(o));
 }

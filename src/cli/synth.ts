@@ -6,12 +6,13 @@ import { once } from 'node:events';
 import { presetConfig } from '../model/presets.js';
 import { SyntheticSource } from '../model/synthetic.js';
 import { createTtyProgress } from '../model/hub/progress.js';
-import { parsePositiveInt, print, UsageError } from './common.js';
+import { print, UsageError } from './common.js';
 
 export async function synth(o: { config?: string; out?: string; seed?: string; json?: boolean }): Promise<void> {
   if (!o.config) throw new UsageError('--config is required (e.g. siglip-large-patch16-384)');
   if (!o.out) throw new UsageError('--out DIR is required');
-  const seed = o.seed === undefined ? 0 : parsePositiveInt(o.seed, '--seed', 0);
+  const seed = o.seed === undefined ? 0 : Number(o.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed must be an integer in 0..2^32-1, got "${o.seed}"`);
   let config: Record<string, unknown>;
   try {
     config = presetConfig(o.config);
