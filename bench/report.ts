@@ -10,7 +10,9 @@ export function markdownTable(records: BenchRecord[]): string {
     '|---|---|---|---|---:|---:|---:|---:|---|',
   ];
   for (const r of records) {
-    const note = r.skipped ? `skipped: ${r.skipped}` : r.name === 'load'
+    const note = r.skipped ? `skipped: ${r.skipped}` : r.name === 'tuning'
+      ? `${r.shape}: ${Object.entries(r.choices as Record<string, unknown>).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join('; ')}`
+      : r.name === 'load'
       ? `${((r.file_bytes as number) / 2 ** 30).toFixed(2)} GiB file; peak JS heap + ArrayBuffers ${((r.peak_js_bytes as number) / 2 ** 20).toFixed(0)} MiB`
       : r.kind === 'model'
       ? [r.images_per_s !== undefined ? `${fmt(r.images_per_s, 3)} img/s` : `${fmt(r.texts_per_s, 3)} texts/s`,

@@ -13,6 +13,7 @@ import { benchLoad } from '../../bench/load.js';
 import type { BenchRecord } from '../../bench/records.js';
 import { markdownTable, rooflineSvg } from '../../bench/report.js';
 import { createEngine } from '../runtime/engine.js';
+import { tuneEngine } from '../runtime/tuner.js';
 import { engineOptions, parseDtype, parseIntList, parsePositiveInt, print, UsageError, type CommonOptions } from './common.js';
 import type { Tower } from '../model/siglip-weights.js';
 
@@ -26,6 +27,7 @@ interface BenchOptions extends CommonOptions {
   filter?: string;
   out?: string;
   load?: string;
+  tune?: boolean;
 }
 
 export async function bench(o: BenchOptions): Promise<void> {
@@ -47,6 +49,11 @@ export async function bench(o: BenchOptions): Promise<void> {
   };
   try {
     if (!o.json) print(`adapter: ${engine.info.name}\n`);
+    const tuned = await tuneEngine(engine, { force: o.tune });
+    emit({
+      kind: 'ceiling', name: 'tuning', shape: tuned.cached ? `cached in ${tuned.where}` : `searched in ${tuned.record.seconds.toFixed(1)} s, saved to ${tuned.where}`,
+      dtype: 'f32', adapter: engine.info.name, median_ms: NaN, choices: tuned.record.choices, timings: tuned.record.timings,
+    });
     if (o.load) {
       emit(await benchLoad(engine, o.load, dtype));
       if (!o.json) print(markdownTable(records));
@@ -85,6 +92,7 @@ export function registerBench(program: Command, withCommon: (c: Command, o?: { m
     .option('--full', 'run every kernel shape even on CPU adapters (slow)')
     .option('--filter <text>', 'only kernel cases whose name or shape contains this')
     .option('--out <dir>', 'also write results.jsonl, results.md and roofline.svg here')
+    .option('--tune', 'run the per-adapter kernel search again (otherwise its cached result is used)')
     .option('--load <dir>', 'only: load this checkpoint directory and report time and peak JS memory')
     .action((o: BenchOptions) => bench(o));
 }

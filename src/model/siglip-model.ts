@@ -15,6 +15,7 @@ import { siglipWeightPlan, SiglipWeights, type Tower } from './siglip-weights.js
 import { BlobSource, CompositeSource, readJson, UrlSource, type FileSource } from './source.js';
 import { SiglipTokenizer } from './tokenizer/index.js';
 import { loadWeights, readCheckpointIndex, readSmallTensor, type LoadProgress } from './weights.js';
+import { tuneEngine } from '../runtime/tuner.js';
 
 export const DEFAULT_MODEL = 'google/siglip-large-patch16-384';
 
@@ -39,6 +40,11 @@ export interface LoadOptions extends EngineOptions, Omit<HubOptions, 'onProgress
   /** Most items per pass (default 8); passes are split further to fit the device's limits. */
   batch?: number;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Per-adapter kernel tuning: true (default) applies this adapter's cached choices, running the short search once
+   * when there are none; 'force' searches again; false keeps each kernel's built-in default.
+   */
+  tune?: boolean | 'force';
 }
 
 export interface ClassifyResult {
@@ -128,6 +134,7 @@ export class SiglipModel {
     const engine = opts.engine ?? (await createEngine(opts));
     try {
       if (dtype === 'f16' && !engine.hasF16) throw new Error(`dtype f16 needs the shader-f16 feature, which ${engine.info.name} lacks; use dtype f32`);
+      if (opts.tune !== false) await tuneEngine(engine, { force: opts.tune === 'force' });
       const entries = await readCheckpointIndex(source);
       const scale = await readSmallTensor(source, entries, 'logit_scale', [1]);
       const bias = await readSmallTensor(source, entries, 'logit_bias', [1]);
