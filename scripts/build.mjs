@@ -2,6 +2,8 @@
 //   dist/index.js                 the library for Node (ESM; dependencies left to node_modules)
 //   dist/cli.js                   the CLI (ESM, everything bundled but Dawn's `webgpu`)
 //   dist/siglip-webgpu.browser.js the library for browsers (ESM; never loads `webgpu` or node: modules)
+//   dist/demo/main.js             the browser demo's script (demo/main.ts with the library bundled in; served with
+//                                 demo/index.html and demo/style.css by scripts/serve-demo.mjs: `npm run demo`)
 //   dist/types/                   .d.ts for the library
 // Shaders are imported as text (loader .wgsl → text), so every bundle carries its WGSL.
 import { build } from 'esbuild';
@@ -30,7 +32,8 @@ await Promise.all([
     platform: 'browser',
     external: ['webgpu', 'node:*'],
   }),
+  build({ ...common, entryPoints: ['demo/main.ts'], outfile: 'dist/demo/main.js', platform: 'browser', external: ['webgpu', 'node:*'] }),
 ]);
 chmodSync('dist/cli.js', 0o755);
 if (!noTypes) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-console.log('built dist/index.js, dist/cli.js, dist/siglip-webgpu.browser.js' + (noTypes ? '' : ', dist/types'));
+console.log('built dist/index.js, dist/cli.js, dist/siglip-webgpu.browser.js, dist/demo/main.js' + (noTypes ? '' : ', dist/types'));

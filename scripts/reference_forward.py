@@ -96,6 +96,8 @@ def vision(pixels, W, c, out):
     P = c["patch_size"]
     B, C, H, Wd = pixels.shape
     conv = W["vision_model.embeddings.patch_embedding.weight"]
+    pixels = pixels[:, :, : H // P * P, : Wd // P * P]  # Conv2d(stride = P) drops the remainder
+    H, Wd = pixels.shape[2:]
     patches = pixels.reshape(B, C, H // P, P, Wd // P, P).transpose(0, 2, 4, 1, 3, 5).reshape(B, -1, C * P * P)
     x = patches @ conv.reshape(conv.shape[0], -1).T + W["vision_model.embeddings.patch_embedding.bias"]
     x = x + W["vision_model.embeddings.position_embedding.weight"][None]

@@ -11,21 +11,22 @@ export function patchifyShape(pixelShape: readonly number[], patch: number): num
   const what = `patchify(pixels ${formatShape(pixelShape)}, patch ${patch})`;
   if (pixelShape.length !== 4) throw new Error(`${what}: pixels must be [B, C, H, W]`);
   const [B, C, H, W] = pixelShape as [number, number, number, number];
-  if (H % patch !== 0 || W % patch !== 0) throw new Error(`${what}: H and W must be multiples of the patch size`);
-  return [B, (H / patch) * (W / patch), C * patch * patch];
+  if (!(Number.isInteger(patch) && patch >= 1) || H < patch || W < patch) throw new Error(`${what}: the patch size must be a positive integer no larger than H and W`);
+  // As Conv2d with stride = kernel: pixels past the last whole patch are dropped.
+  return [B, Math.floor(H / patch) * Math.floor(W / patch), C * patch * patch];
 }
 
 export function patchifyCall(engine: Engine, x: Tensor, out: Tensor, patch: number): KernelCall {
   const shape = patchifyShape(x.shape, patch);
   const [, C, H, W] = x.shape as [number, number, number, number];
-  if (out.size !== x.size || out.dtype !== x.dtype) throw new Error(`patchify: out ${formatShape(out.shape)} must be ${formatShape(shape)} ${x.dtype}`);
+  if (out.size !== shape[0]! * shape[1]! * shape[2]! || out.dtype !== x.dtype) throw new Error(`patchify: out ${formatShape(out.shape)} must be ${formatShape(shape)} ${x.dtype}`);
   const u = (v: number) => ['u32', v] as const;
   return {
     kernel: PATCHIFY,
     spec: { dtype: x.dtype as 'f32' | 'f16', overrides: { WG } },
     tensors: [x, out],
-    uniforms: packUniforms([u(x.size), u(C), u(H), u(W), u(patch), u(W / patch), u(shape[1]!), u(shape[2]!)]),
-    workgroups: foldWorkgroups(Math.ceil(x.size / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    uniforms: packUniforms([u(out.size), u(C), u(H), u(W), u(patch), u(Math.floor(W / patch)), u(shape[1]!), u(shape[2]!)]),
+    workgroups: foldWorkgroups(Math.ceil(out.size / WG), engine.limits.maxComputeWorkgroupsPerDimension),
     flops: 0,
     bytes: (x.dtype === 'f16' ? 2 : 4) * 2 * x.size,
   };
@@ -33,8 +34,8 @@ export function patchifyCall(engine: Engine, x: Tensor, out: Tensor, patch: numb
 
 export function patchifyRef(x: ArrayLike<number>, shape: readonly number[], patch: number): Float64Array {
   const [B, C, H, W] = shape as [number, number, number, number];
-  const gw = W / patch;
-  const L = (H / patch) * gw;
+  const gw = Math.floor(W / patch);
+  const L = Math.floor(H / patch) * gw;
   const F = C * patch * patch;
   const out = new Float64Array(B * L * F);
   for (let b = 0; b < B; b++)

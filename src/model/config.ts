@@ -19,7 +19,7 @@ export interface VisionConfig extends TowerConfig {
   imageSize: number;
   patchSize: number;
   numChannels: number;
-  /** (imageSize / patchSize)²: SigLIP has no class token. */
+  /** ⌊imageSize / patchSize⌋²: SigLIP has no class token. */
   numPatches: number;
   /** The attention-pooling head (`vision_use_head`, default true). */
   useHead: boolean;
@@ -108,14 +108,15 @@ export function parseSiglipConfig(json: unknown, fileName = 'config.json'): Sigl
   const visionTower = tower(vc, VISION_DEFAULTS, vw);
   const imageSize = field(vc, VISION_DEFAULTS, 'image_size', vw, posInt, 'a positive integer');
   const patchSize = field(vc, VISION_DEFAULTS, 'patch_size', vw, posInt, 'a positive integer');
-  if (imageSize % patchSize !== 0) throw new Error(`${vw}.image_size ${imageSize} is not a multiple of patch_size ${patchSize}`);
+  // Conv2d(stride = patch) drops the pixels past the last whole patch: so400m's 384 px / 14 gives 27×27 patches.
+  if (patchSize > imageSize) throw new Error(`${vw}.patch_size ${patchSize} is larger than image_size ${imageSize}`);
   const numChannels = field(vc, VISION_DEFAULTS, 'num_channels', vw, posInt, 'a positive integer');
   const vision: VisionConfig = {
     ...visionTower,
     imageSize,
     patchSize,
     numChannels,
-    numPatches: (imageSize / patchSize) ** 2,
+    numPatches: Math.floor(imageSize / patchSize) ** 2,
     useHead: field(vc, VISION_DEFAULTS, 'vision_use_head', vw, bool, 'true or false'),
   };
   return { text, vision, raw };

@@ -14,7 +14,9 @@
  * headers, so a client that follows the redirect on HEAD loses them, as with the real CDN. Smaller files
  * answer 200 with `ETag: "<git blob sha1>"`. Ranges get 206 + Content-Range. Missing file: 404 with
  * `X-Error-Code: EntryNotFound` (and X-Repo-Commit); unknown revision: RevisionNotFound; unknown repo: RepoNotFound;
- * with `token` set, requests without `Authorization: Bearer <token>` get 401.
+ * with `token` set, requests without `Authorization: Bearer <token>` get 401. Every answer carries CORS headers
+ * (`Access-Control-Allow-Origin: *`, the X-* headers exposed) and OPTIONS preflights get 204 (not recorded in
+ * `requests`), so pages in a real browser can use it too (test/browser/cache.test.ts).
  *
  * Also here: `memoryCacheStorage()`, an in-memory Cache API for testing browser code in Node.
  */
@@ -23,6 +25,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve, sep } from 'node:path';
+
+/** Response headers a cross-origin page may read (the rest of CORS: `Access-Control-Allow-Origin: *` on everything). */
+const CORS_EXPOSED = 'ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size, X-Error-Code, X-Error-Message, Content-Range, Accept-Ranges, Content-Length';
 
 /** The fake commit every mock repository is at. */
 export const MOCK_COMMIT = '0123456789abcdef0123456789abcdef01234567';
@@ -155,6 +160,15 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
 
   const handle = (req: IncomingMessage, res: ServerResponse, isCdn: boolean) => {
     const url = req.url ?? '/';
+    // CORS, as the real hub and CDN send it, so pages on another origin (the browser tests) can read the answers.
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED);
+    if (req.method === 'OPTIONS') {
+      // A preflight (a request with Authorization or Range): allowed, and not recorded among the requests.
+      return void res
+        .writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Authorization, Range', 'Access-Control-Max-Age': '600' })
+        .end();
+    }
     requests.push({
       method: req.method ?? 'GET',
       url,

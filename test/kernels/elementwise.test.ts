@@ -59,11 +59,12 @@ describe('embedding and patchify', () => {
   });
 
   test('patchify matches im2col order (c, ky, kx)', async () => {
-    for (const [B, C, H, W, P] of [[1, 3, 8, 8, 8], [2, 3, 32, 24, 8], [1, 1, 6, 9, 3]] as const) {
+    // The last two drop the pixels past the last whole patch, as Conv2d(stride = patch) does (so400m: 384 / 14).
+    for (const [B, C, H, W, P] of [[1, 3, 8, 8, 8], [2, 3, 32, 24, 8], [1, 1, 6, 9, 3], [1, 3, 30, 30, 14], [2, 3, 17, 20, 4]] as const) {
       const x = randn(rng, B * C * H * W);
       const out = await engine.ops.patchify(engine.tensor(x, [B, C, H, W]), P).read();
       expectClose(out, patchifyRef(x, [B, C, H, W], P), 0, `patchify ${[B, C, H, W, P]}`);
     }
-    expect(() => engine.ops.patchify(engine.tensor(new Float32Array(3 * 10 * 10), [1, 3, 10, 10]), 4)).toThrow(/multiples of the patch size/);
+    expect(() => engine.ops.patchify(engine.tensor(new Float32Array(3 * 10 * 10), [1, 3, 10, 10]), 11)).toThrow(/no larger than H and W/);
   });
 });

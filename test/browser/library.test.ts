@@ -1,0 +1,214 @@
+/**
+ * The library in a real browser (headless Chromium, WebGPU on SwiftShader; see harness.ts for the flags), through
+ * the browser bundle as a page loads it:
+ *   - the adapter: navigator.gpu gives one headless, and the engine runs on it (its limits are respected);
+ *   - SiglipModel.load('/fixtures/<model>/') (a base URL relative to the page) + forward() on the fixture inputs
+ *     (fetched and parsed in the page with readSafetensorsFile/UrlSource) equals transformers in float64 (≤ 1e-4);
+ *   - classify(<cats.png as a Blob>, labels) equals what Node computes with the same library (≤ 1e-5);
+ *   - load({ config, weights, tokenizer, preprocessor }) from in-page objects and Blobs (what a file picker gives).
+ * Run alone: npx vitest run test/browser
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SiglipModel } from '../../src/model/siglip-model.js';
+import { diff, TOL } from '../helpers/compare.js';
+import { FIXTURES, loadReference, MODELS } from '../helpers/fixtures.js';
+import { f32FromB64, useBrowserEnv, type BrowserEnv } from './harness.js';
+
+/** What the page's `window` holds after harness.libraryPage(). */
+type Lib = typeof import('../../src/index.js');
+interface PageWindow {
+  siglip: Lib;
+  toB64(u: ArrayBufferView): string;
+  fromB64(s: string): Uint8Array;
+}
+
+export const LABELS = ['2 cats', '2 dogs', 'a remote'];
+
+let env: BrowserEnv;
+let page: Page;
+useBrowserEnv(async (e) => {
+  env = e;
+  page = await env.libraryPage();
+});
+
+/** Runs `fn` and, when it throws, adds what the page logged. */
+async function withLog<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const log = env.log.slice(-20).join('\n');
+    if (e instanceof Error && log) e.message += `\n--- browser log ---\n${log}`;
+    throw e;
+  }
+}
+
+describe('WebGPU in headless Chromium', () => {
+  it('navigator.gpu gives an adapter (SwiftShader) and the engine runs on it', async () => {
+    const r = await withLog(() =>
+      page.evaluate(async () => {
+        const w = window as unknown as PageWindow;
+        const adapter = await navigator.gpu?.requestAdapter();
+        if (!adapter) return null;
+        const limits: Record<string, number> = {};
+        for (const k in adapter.limits) limits[k] = (adapter.limits as unknown as Record<string, number>)[k]!;
+        const info = adapter.info;
+        const engine = await w.siglip.createEngine();
+        const name = engine.info.name;
+        const isCpu = engine.info.isCpu;
+        engine.dispose();
+        return {
+          info: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter },
+          features: [...adapter.features].sort(),
+          limits,
+          engine: { name, isCpu },
+          userAgent: navigator.userAgent,
+        };
+      }),
+    );
+    expect(r, 'navigator.gpu.requestAdapter() returned null: see harness.ts for the flags WebGPU needs').not.toBeNull();
+    console.log(`[browser] adapter on ${r!.userAgent}:\n${JSON.stringify(r, null, 1)}`);
+    expect(r!.engine.name).toMatch(/swiftshader/i);
+    expect(r!.engine.isCpu).toBe(true);
+    expect(r!.limits.maxComputeInvocationsPerWorkgroup).toBeGreaterThanOrEqual(256);
+  });
+
+  it('dtype f16 without shader-f16 is refused with a clear message', async () => {
+    const r = await page.evaluate(async () => {
+      const { SiglipModel } = (window as unknown as PageWindow).siglip;
+      const adapter = await navigator.gpu.requestAdapter();
+      if (adapter!.features.has('shader-f16')) return { hasF16: true, error: '' };
+      const err = await SiglipModel.load('/fixtures/siglip-tiny/', { dtype: 'f16' }).then(
+        (m) => m.dispose().then(() => 'loaded'),
+        (e: Error) => e.message,
+      );
+      return { hasF16: false, error: err };
+    });
+    if (!r.hasF16) expect(r.error).toMatch(/f16 needs the shader-f16 feature, which .*swiftshader.* lacks/i);
+  });
+});
+
+describe.each(MODELS)('%s loaded from a base URL in the page', (name) => {
+  it('forward() on the fixture inputs equals transformers (float64) within 1e-4', async () => {
+    const t0 = performance.now();
+    const got = await withLog(() =>
+      page.evaluate(async (name) => {
+        const w = window as unknown as PageWindow;
+        const { SiglipModel, UrlSource, readSafetensorsFile } = w.siglip;
+        const base = `/fixtures/${name}/`;
+        const t0 = performance.now();
+        const model = await SiglipModel.load(base);
+        const loadMs = performance.now() - t0;
+        try {
+          const ref = await readSafetensorsFile(new UrlSource(new URL(base, location.href).href), 'reference.safetensors');
+          const pv = ref.get('pixel_values')!;
+          const ids = ref.get('input_ids')!;
+          const t1 = performance.now();
+          const out = await model.forward(
+            { pixelValues: { data: pv.data as Float32Array, shape: pv.shape }, inputIds: { data: ids.data as Int32Array, shape: ids.shape } },
+            { hiddenStates: true },
+          );
+          const forwardMs = performance.now() - t1;
+          const tensors: Record<string, { shape: number[]; data: string }> = {};
+          for (const [k, t] of Object.entries(out)) tensors[k] = { shape: t.shape, data: w.toB64(new Float32Array(t.data)) };
+          return { tensors, loadMs, forwardMs, adapter: model.engine.info.name };
+        } finally {
+          await model.dispose();
+        }
+      }, name),
+    );
+    const ref = await loadReference(name);
+    const lines: string[] = [];
+    const must = ['image_embeds', 'text_embeds', 'logits_per_image', 'vision.last_hidden_state', 'text.pooler_output'];
+    for (const k of must) expect(Object.keys(got.tensors), `output ${k}`).toContain(k);
+    let compared = 0;
+    let worst = { k: '', rel: 0 };
+    for (const [k, r] of ref.outputs) {
+      const t = got.tensors[k];
+      expect(t, `output ${k}`).toBeDefined();
+      expect(t!.shape, `shape of ${k}`).toEqual(r.shape);
+      const d = diff(f32FromB64(t!.data), r.data);
+      if (must.includes(k)) lines.push(`  ${k.padEnd(26)} rel ${d.rel.toExponential(2)}  max|Δ| ${d.maxAbs.toExponential(2)}`);
+      expect(d.nan, `${name} ${k}: non-finite values`).toBe(0);
+      expect(d.rel, `${name} ${k}: relative error`).toBeLessThanOrEqual(TOL.modelF32);
+      if (d.rel > worst.rel) worst = { k, rel: d.rel };
+      compared++;
+    }
+    console.log(
+      `[browser] ${name} on ${got.adapter}: load ${got.loadMs.toFixed(0)} ms, forward (2 images, 3 texts, hidden states) ` +
+        `${got.forwardMs.toFixed(0)} ms, test ${(performance.now() - t0).toFixed(0)} ms; ${compared} outputs within 1e-4, ` +
+        `worst ${worst.k} rel ${worst.rel.toExponential(2)}\n${lines.join('\n')}`,
+    );
+  });
+});
+
+describe('siglip-tiny: classify and browser files', () => {
+  let nodeScores: { label: string; score: number }[];
+
+  beforeAll(async () => {
+    const model = await SiglipModel.load(join(FIXTURES, 'siglip-tiny'));
+    try {
+      nodeScores = await model.classify(new Uint8Array(readFileSync(join(FIXTURES, 'images', 'cats.png'))), LABELS);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('classify(cats.png as a Blob) gives 3 sorted scores in (0, 1), equal to Node within 1e-5', async () => {
+    const got = await withLog(() =>
+      page.evaluate(async (labels) => {
+        const { SiglipModel } = (window as unknown as PageWindow).siglip;
+        const model = await SiglipModel.load('/fixtures/siglip-tiny/');
+        try {
+          const blob = await (await fetch('/fixtures/images/cats.png')).blob();
+          const t0 = performance.now();
+          const scores = await model.classify(blob, labels);
+          return { scores, ms: performance.now() - t0 };
+        } finally {
+          await model.dispose();
+        }
+      }, LABELS),
+    );
+    console.log(`[browser] classify(cats.png, 3 labels) ${got.ms.toFixed(0)} ms: ${JSON.stringify(got.scores)}\n[node]    ${JSON.stringify(nodeScores)}`);
+    expect(got.scores.map((s) => s.label).sort()).toEqual([...LABELS].sort());
+    for (let i = 0; i < 3; i++) {
+      const s = got.scores[i]!;
+      expect(s.score).toBeGreaterThan(0);
+      expect(s.score).toBeLessThan(1);
+      if (i > 0) expect(s.score).toBeLessThanOrEqual(got.scores[i - 1]!.score);
+      const n = nodeScores.find((x) => x.label === s.label)!;
+      expect(Math.abs(s.score - n.score), `${s.label}: browser ${s.score} vs node ${n.score}`).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
+  it('load({ config, weights, tokenizer, preprocessor }) from objects and Blobs works', async () => {
+    const got = await withLog(() =>
+      page.evaluate(async (labels) => {
+        const { SiglipModel } = (window as unknown as PageWindow).siglip;
+        const get = (f: string) => fetch(`/fixtures/siglip-tiny/${f}`).then((r) => r.blob());
+        const config = JSON.parse(await (await get('config.json')).text());
+        const preprocessor = JSON.parse(await (await get('preprocessor_config.json')).text());
+        const weights = new File([await get('model.safetensors')], 'model.safetensors');
+        const tokenizer = new File([await get('spiece.model')], 'spiece.model');
+        const model = await SiglipModel.load({ config, weights, tokenizer, preprocessor });
+        try {
+          const scores = await model.classify(await get('../images/cats.png'), labels);
+          return { scores, description: model.source.description, ids: Array.from(model.tokenize(['a photo of 2 cats']).inputIds) };
+        } finally {
+          await model.dispose();
+        }
+      }, LABELS),
+    );
+    expect(got.description).toBe('browser files');
+    // The tokenizer came from the Blob: the fixture's ids of "a photo of 2 cats" (reference.json).
+    const refIds = JSON.parse(readFileSync(join(FIXTURES, 'siglip-tiny', 'reference.json'), 'utf8')) as { texts: string[]; input_ids: number[][] };
+    expect(refIds.texts[0]).toBe('a photo of 2 cats');
+    expect(got.ids).toEqual(refIds.input_ids[0]);
+    for (const s of got.scores) {
+      const n = nodeScores.find((x) => x.label === s.label)!;
+      expect(Math.abs(s.score - n.score), s.label).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});
