@@ -20,6 +20,9 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 120_000,
+    // Kernel tuning searches for minutes on lavapipe; tests use the built-in defaults (test/runtime/tuner.test.ts
+    // runs the search itself).
+    env: { SIGLIP_WEBGPU_TUNE: 'off' },
     hookTimeout: 120_000,
   },
 });

@@ -53,9 +53,11 @@ function matmulCase(batch: number, M: number, N: number, K: number, naive = fals
     bytes: 4 * (batch * M * K + N * K + batch * M * N),
     bound: 'fma',
     make: (engine, dtype, keep) => {
-      const { g, outShape } = matmulGeometry([batch, M, K], [N, K], true);
+      // Weights in the layout models use on this adapter (the tuner's choice).
+      const nk = (engine.tuning.get<string>('weightLayout') ?? 'nk') === 'nk';
+      const { g, outShape } = matmulGeometry([batch, M, K], nk ? [N, K] : [K, N], nk);
       const a = tensor(engine, [batch, M, K], dtype, keep);
-      const w = tensor(engine, [N, K], dtype, keep);
+      const w = tensor(engine, nk ? [N, K] : [K, N], dtype, keep);
       const bias = tensor(engine, [N], dtype, keep);
       const out = tensor(engine, outShape, dtype, keep);
       return matmulCall(engine, { a, b: w, bias, out, geometry: g, config: naive ? NAIVE_MATMUL : undefined });
@@ -146,7 +148,10 @@ export async function benchKernels(engine: Engine, ceilings: Ceilings, opts: Ker
         if (ceil) rec.fraction_of_ceiling = round(rec.gbps / ceil, 3);
       }
       rec.intensity = round(c.flops / ((c.bytes / 4) * esize), 2);
-      if (c.name === 'matmul') rec.variant = defaultMatmulConfig(engine);
+      if (c.name === 'matmul') {
+        const layout = engine.tuning.get<string>('weightLayout') ?? 'nk';
+        rec.variant = { ...defaultMatmulConfig(engine, layout === 'nk'), weights: layout };
+      }
       records.push(rec);
     } finally {
       for (const t of keep) t.dispose();

@@ -16,7 +16,7 @@ export interface LayerNormConfig {
 export function defaultLayerNormConfig(engine: Engine, D: number): LayerNormConfig {
   const tuned = engine.tuning.get<LayerNormConfig>('layernorm');
   const maxWg = Math.min(256, engine.limits.maxComputeInvocationsPerWorkgroup, engine.limits.maxComputeWorkgroupSizeX);
-  let wg = tuned?.wg ?? (engine.info.isCpu ? 64 : 256);
+  let wg = tuned?.wg ?? (engine.info.isCpu ? 32 : 256);
   // No point in more invocations than elements in a row.
   while (wg > 32 && wg / 2 >= D) wg /= 2;
   wg = Math.min(wg, maxWg);

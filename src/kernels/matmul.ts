@@ -59,11 +59,26 @@ export interface MatmulConfig {
 /** The one-output-per-invocation baseline (benchmarks only). */
 export const NAIVE_MATMUL: MatmulConfig = { variant: 'naive', tm: 1, tn: 4, wgx: 8, wgy: 8, bk: 16 };
 
-export const DEFAULT_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 4, tn: 4, wgx: 8, wgy: 8, bk: 16 };
+// Untuned defaults for CPU adapters, by weight layout. lavapipe, 576×1024×1024: B as [K, N] with tm 8 × tn 16
+// reached 12–15 GFLOP/s against a 20 GFLOP/s FMA ceiling; B as [N, K] does best with tm 4 × tn 8 (6–8 GFLOP/s).
+export const DEFAULT_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 };
+export const DEFAULT_CPU_MATMUL_NK: MatmulConfig = { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk: 16 };
 export const DEFAULT_GPU_MATMUL: MatmulConfig = { variant: 'tiled', tm: 4, tn: 4, wgx: 16, wgy: 16, bk: 16 };
 
-/** Candidates the tuner measures (src/runtime/tuner.ts); each must respect the adapter's workgroup limits. */
+/** Candidates the tuner measures on CPU adapters: register tiles only (barriers cost a context switch there). */
+export const MATMUL_CPU_CANDIDATES: MatmulConfig[] = [
+  { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 },
+  { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 2, bk: 16 },
+  { variant: 'reg', tm: 8, tn: 8, wgx: 8, wgy: 1, bk: 16 },
+  { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk: 16 },
+  { variant: 'reg', tm: 8, tn: 4, wgx: 8, wgy: 4, bk: 16 },
+];
+
+/** Every variant (the tests run them all; the tuner measures these on GPUs). */
 export const MATMUL_CANDIDATES: MatmulConfig[] = [
+  { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 },
+  { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 2, bk: 16 },
+  { variant: 'reg', tm: 8, tn: 8, wgx: 8, wgy: 1, bk: 16 },
   { variant: 'reg', tm: 4, tn: 4, wgx: 8, wgy: 8, bk: 16 },
   { variant: 'reg', tm: 2, tn: 8, wgx: 8, wgy: 8, bk: 16 },
   { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk: 16 },
@@ -87,11 +102,12 @@ export function configFits(engine: Engine, c: MatmulConfig): boolean {
   );
 }
 
-export function defaultMatmulConfig(engine: Engine): MatmulConfig {
-  const tuned = engine.tuning.get<MatmulConfig>('matmul');
+/** The adapter's tuned choice for B stored [N, K] (transposeB) or [K, N]; the built-in default otherwise. */
+export function defaultMatmulConfig(engine: Engine, transposeB = true): MatmulConfig {
+  const tuned = engine.tuning.get<MatmulConfig>(transposeB ? 'matmul:nk' : 'matmul:kn');
   if (tuned && configFits(engine, tuned)) return tuned;
-  const d = engine.info.isCpu ? DEFAULT_CPU_MATMUL : DEFAULT_GPU_MATMUL;
-  return configFits(engine, d) ? d : DEFAULT_CPU_MATMUL;
+  const d = engine.info.isCpu ? (transposeB ? DEFAULT_CPU_MATMUL_NK : DEFAULT_CPU_MATMUL) : DEFAULT_GPU_MATMUL;
+  return configFits(engine, d) ? d : DEFAULT_CPU_MATMUL_NK;
 }
 
 /**
@@ -141,7 +157,7 @@ function lastIndex(batch: number, stride: number, rows: number, ld: number, cols
 export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const { a, b, out, bias, residual, geometry: g } = args;
   const act = args.activation ?? 'none';
-  const cfg = args.config ?? defaultMatmulConfig(engine);
+  const cfg = args.config ?? defaultMatmulConfig(engine, args.geometry.transposeB);
   const name = `matmul [${g.batch}×${g.M}×${g.K}]·[${g.K}×${g.N}]${g.transposeB ? ' (Bᵀ)' : ''}`;
   for (const [t, n] of [[b, 'b'], [out, 'out'], [bias, 'bias'], [residual, 'residual']] as const) {
     if (t && t.dtype !== a.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, a is ${a.dtype}; all operands must share a dtype`);

@@ -23,14 +23,14 @@ function encoder(g: Graph, w: SiglipWeights, prefix: string, c: TowerConfig, x: 
     const k = `${prefix}.layers.${i}`;
     x = g.within(`layers.${i}`, () => {
       const h = g.layerNorm('ln1', x, W(`${k}.ln1.weight`), W(`${k}.ln1.bias`), c.layerNormEps);
-      const qkv = g.matmul('qkv', h, W(`${k}.qkv.weight`), { transposeB: true, bias: W(`${k}.qkv.bias`) });
+      const qkv = g.matmul('qkv', h, W(`${k}.qkv.weight`), { transposeB: w.layout === 'nk', bias: W(`${k}.qkv.bias`) });
       const view = (j: number) => ({ offset: j * D, row: 3 * D, batch: L * 3 * D });
       const geo: AttentionGeometry = { B, Lq: L, Lk: L, H: c.numHeads, D: c.headDim, q: view(0), k: view(1), v: view(2), scale: 1 / Math.sqrt(c.headDim) };
       const a = g.attention('attention', qkv, qkv, qkv, geo);
-      const x1 = g.matmul('out_proj', a, W(`${k}.out.weight`), { transposeB: true, bias: W(`${k}.out.bias`), residual: x });
+      const x1 = g.matmul('out_proj', a, W(`${k}.out.weight`), { transposeB: w.layout === 'nk', bias: W(`${k}.out.bias`), residual: x });
       const h2 = g.layerNorm('ln2', x1, W(`${k}.ln2.weight`), W(`${k}.ln2.bias`), c.layerNormEps);
-      const f = g.matmul('fc1', h2, W(`${k}.fc1.weight`), { transposeB: true, bias: W(`${k}.fc1.bias`), activation: 'gelu_tanh' });
-      return g.matmul('fc2', f, W(`${k}.fc2.weight`), { transposeB: true, bias: W(`${k}.fc2.bias`), residual: x1 });
+      const f = g.matmul('fc1', h2, W(`${k}.fc1.weight`), { transposeB: w.layout === 'nk', bias: W(`${k}.fc1.bias`), activation: 'gelu_tanh' });
+      return g.matmul('fc2', f, W(`${k}.fc2.weight`), { transposeB: w.layout === 'nk', bias: W(`${k}.fc2.bias`), residual: x1 });
     });
     if (opts.hiddenStates) g.output(`${prefix}.hidden_states.${i + 1}`, x);
   }
@@ -47,7 +47,7 @@ export function buildVisionGraph(c: VisionConfig, w: SiglipWeights, B: number, d
   const x0 = g.within('vision.embeddings', () => {
     const patches = g.patchify('patchify', pixels, c.patchSize);
     // Conv2d(stride = kernel) as patches · Wᵀ; the position embedding [L, D] rides along as a shared residual.
-    return g.matmul('patch_embedding', patches, W('vision.patch.weight'), { transposeB: true, bias: W('vision.patch.bias'), residual: W('vision.pos') });
+    return g.matmul('patch_embedding', patches, W('vision.patch.weight'), { transposeB: w.layout === 'nk', bias: W('vision.patch.bias'), residual: W('vision.pos') });
   });
   const x = g.within('vision', () => encoder(g, w, 'vision', c, x0, B, L, opts));
   const last = g.layerNorm('vision.post_layernorm', x, W('vision.post_ln.weight'), W('vision.post_ln.bias'), c.layerNormEps);
@@ -56,8 +56,8 @@ export function buildVisionGraph(c: VisionConfig, w: SiglipWeights, B: number, d
     g.within('vision.head', () => {
       // nn.MultiheadAttention with the learned probe as its single query: the probe's projection is shared by
       // the whole batch (batch stride 0), keys and values come from one fused projection of the tokens.
-      const q = g.matmul('q_proj', W('vision.head.probe'), W('vision.head.q.weight'), { transposeB: true, bias: W('vision.head.q.bias') });
-      const kv = g.matmul('kv_proj', last, W('vision.head.kv.weight'), { transposeB: true, bias: W('vision.head.kv.bias') });
+      const q = g.matmul('q_proj', W('vision.head.probe'), W('vision.head.q.weight'), { transposeB: w.layout === 'nk', bias: W('vision.head.q.bias') });
+      const kv = g.matmul('kv_proj', last, W('vision.head.kv.weight'), { transposeB: w.layout === 'nk', bias: W('vision.head.kv.bias') });
       const geo: AttentionGeometry = {
         B, Lq: 1, Lk: L, H: c.numHeads, D: c.headDim,
         q: { offset: 0, row: D, batch: 0 },
@@ -66,10 +66,10 @@ export function buildVisionGraph(c: VisionConfig, w: SiglipWeights, B: number, d
         scale: 1 / Math.sqrt(c.headDim),
       };
       const a = g.attention('attention', q, kv, kv, geo);
-      const o = g.matmul('out_proj', a, W('vision.head.out.weight'), { transposeB: true, bias: W('vision.head.out.bias') });
+      const o = g.matmul('out_proj', a, W('vision.head.out.weight'), { transposeB: w.layout === 'nk', bias: W('vision.head.out.bias') });
       const h = g.layerNorm('layernorm', o, W('vision.head.ln.weight'), W('vision.head.ln.bias'), c.layerNormEps);
-      const f = g.matmul('fc1', h, W('vision.head.fc1.weight'), { transposeB: true, bias: W('vision.head.fc1.bias'), activation: 'gelu_tanh' });
-      const pooled = g.matmul('fc2', f, W('vision.head.fc2.weight'), { transposeB: true, bias: W('vision.head.fc2.bias'), residual: o });
+      const f = g.matmul('fc1', h, W('vision.head.fc1.weight'), { transposeB: w.layout === 'nk', bias: W('vision.head.fc1.bias'), activation: 'gelu_tanh' });
+      const pooled = g.matmul('fc2', f, W('vision.head.fc2.weight'), { transposeB: w.layout === 'nk', bias: W('vision.head.fc2.bias'), residual: o });
       g.output('vision.pooler_output', g.reshape(pooled, [B, D]));
     });
   }
@@ -89,7 +89,7 @@ export function buildTextGraph(c: TextConfig, w: SiglipWeights, T: number, L: nu
   // The last position of every sequence (SigLIP pads to a fixed length and pools the final token): a strided view
   // of A — row t starts at t·L·D + (L−1)·D — rather than a copy.
   const pooled = g.matmul('text.head', last, W('text.head.weight'), {
-    transposeB: true,
+    transposeB: w.layout === 'nk',
     bias: W('text.head.bias'),
     geometry: { batch: 1, M: T, lda: L * D, offA: (L - 1) * D, strideA: 0, ldc: c.projectionSize, strideC: 0 },
     outShape: [T, c.projectionSize],

@@ -11,11 +11,11 @@ import { openModelSource, type HubOptions } from './hub/index.js';
 import { SiglipImageProcessor, type ImageInput } from './image/index.js';
 import { l2Normalize, sigmoid, siglipLogits } from './logits.js';
 import { SiglipRunner, type RunOptions, type TensorData } from './siglip-runner.js';
-import { siglipWeightPlan, SiglipWeights, type Tower } from './siglip-weights.js';
+import { siglipWeightPlan, SiglipWeights, type Tower, type WeightLayout } from './siglip-weights.js';
 import { BlobSource, CompositeSource, readJson, UrlSource, type FileSource } from './source.js';
 import { SiglipTokenizer } from './tokenizer/index.js';
 import { loadWeights, readCheckpointIndex, readSmallTensor, type LoadProgress } from './weights.js';
-import { tuneEngine } from '../runtime/tuner.js';
+import { tuneEngine, tuningDisabledByEnv } from '../runtime/tuner.js';
 
 export const DEFAULT_MODEL = 'google/siglip-large-patch16-384';
 
@@ -45,6 +45,8 @@ export interface LoadOptions extends EngineOptions, Omit<HubOptions, 'onProgress
    * when there are none; 'force' searches again; false keeps each kernel's built-in default.
    */
   tune?: boolean | 'force';
+  /** Layout of linear weights on the device; default: the tuner's choice for this adapter ('nk' untuned). */
+  weightLayout?: WeightLayout;
 }
 
 export interface ClassifyResult {
@@ -134,12 +136,15 @@ export class SiglipModel {
     const engine = opts.engine ?? (await createEngine(opts));
     try {
       if (dtype === 'f16' && !engine.hasF16) throw new Error(`dtype f16 needs the shader-f16 feature, which ${engine.info.name} lacks; use dtype f32`);
-      if (opts.tune !== false) await tuneEngine(engine, { force: opts.tune === 'force' });
+      if (opts.tune === 'force' || (opts.tune !== false && !tuningDisabledByEnv())) await tuneEngine(engine, { force: opts.tune === 'force' });
       const entries = await readCheckpointIndex(source);
       const scale = await readSmallTensor(source, entries, 'logit_scale', [1]);
       const bias = await readSmallTensor(source, entries, 'logit_bias', [1]);
-      const tensors = await loadWeights(engine, source, entries, siglipWeightPlan(config, towers), { dtype, onProgress: opts.onProgress });
-      const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!);
+      // Untuned: CPU adapters read [K, N] weights twice as fast (measured on lavapipe); GPUs keep HF's layout.
+      const layout = opts.weightLayout ?? engine.tuning.get<WeightLayout>('weightLayout') ?? (engine.info.isCpu ? 'kn' : 'nk');
+      if (layout !== 'nk' && layout !== 'kn') throw new Error(`weightLayout must be 'nk' or 'kn', got ${JSON.stringify(layout)}`);
+      const tensors = await loadWeights(engine, source, entries, siglipWeightPlan(config, towers, layout), { dtype, onProgress: opts.onProgress });
+      const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!, layout);
       return new SiglipModel(engine, !opts.engine, config, source, weights, dtype, towers, batch, tokenizer, processor, (performance.now() - t0) / 1000);
     } catch (e) {
       if (!opts.engine) engine.dispose();

@@ -10,8 +10,11 @@ import type { WeightItem } from './weights.js';
 
 export type Tower = 'vision' | 'text';
 
+/** How linear weights sit on the device: 'nk' as HF stores them ([out, in]), 'kn' transposed ([in, out]). */
+export type WeightLayout = 'nk' | 'kn';
+
 function linear(items: WeightItem[], key: string, src: string, out: number, inp: number): void {
-  items.push({ key: `${key}.weight`, shape: [out, inp], parts: [{ src: `${src}.weight`, srcShape: [out, inp], dstRow: 0 }] });
+  items.push({ key: `${key}.weight`, shape: [out, inp], parts: [{ src: `${src}.weight`, srcShape: [out, inp], dstRow: 0 }], transpose: true });
   items.push({ key: `${key}.bias`, shape: [out], parts: [{ src: `${src}.bias`, srcShape: [out], dstRow: 0 }] });
 }
 
@@ -30,6 +33,7 @@ function encoderLayers(items: WeightItem[], prefix: string, hf: string, c: Tower
       key: `${k}.qkv.weight`,
       shape: [3 * D, D],
       parts: ['q', 'k', 'v'].map((p, j) => ({ src: `${s}.self_attn.${p}_proj.weight`, srcShape: [D, D], dstRow: j * D })),
+      transpose: true,
     });
     items.push({
       key: `${k}.qkv.bias`,
@@ -43,14 +47,21 @@ function encoderLayers(items: WeightItem[], prefix: string, hf: string, c: Tower
   }
 }
 
-export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
+/** The weights a model needs; linear weights transposed to [in, out] when `layout` is 'kn'. */
+export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], layout: WeightLayout = 'nk'): WeightItem[] {
+  const items = assemble(cfg, towers);
+  for (const it of items) if (layout === 'nk') delete it.transpose;
+  return items;
+}
+
+function assemble(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
   const items: WeightItem[] = [];
   if (towers.includes('vision')) {
     const v = cfg.vision;
     const D = v.hiddenSize;
     const F = v.numChannels * v.patchSize ** 2;
     const e = 'vision_model.embeddings';
-    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: [D, v.numChannels, v.patchSize, v.patchSize], dstRow: 0 }] });
+    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: [D, v.numChannels, v.patchSize, v.patchSize], dstRow: 0 }], transpose: true });
     items.push({ key: 'vision.patch.bias', shape: [D], parts: [{ src: `${e}.patch_embedding.bias`, srcShape: [D], dstRow: 0 }] });
     items.push({ key: 'vision.pos', shape: [v.numPatches, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [v.numPatches, D], dstRow: 0 }] });
     encoderLayers(items, 'vision', 'vision_model', v);
@@ -58,9 +69,9 @@ export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[]): W
     if (v.useHead) {
       const h = 'vision_model.head';
       items.push({ key: 'vision.head.probe', shape: [1, D], parts: [{ src: `${h}.probe`, srcShape: [1, 1, D], dstRow: 0 }] });
-      items.push({ key: 'vision.head.q.weight', shape: [D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [0, D], dstRow: 0 }] });
+      items.push({ key: 'vision.head.q.weight', shape: [D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [0, D], dstRow: 0 }], transpose: true });
       items.push({ key: 'vision.head.q.bias', shape: [D], parts: [{ src: `${h}.attention.in_proj_bias`, srcShape: [3 * D], rows: [0, D], dstRow: 0 }] });
-      items.push({ key: 'vision.head.kv.weight', shape: [2 * D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [D, 3 * D], dstRow: 0 }] });
+      items.push({ key: 'vision.head.kv.weight', shape: [2 * D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [D, 3 * D], dstRow: 0 }], transpose: true });
       items.push({ key: 'vision.head.kv.bias', shape: [2 * D], parts: [{ src: `${h}.attention.in_proj_bias`, srcShape: [3 * D], rows: [D, 3 * D], dstRow: 0 }] });
       linear(items, 'vision.head.out', `${h}.attention.out_proj`, D, D);
       norm(items, 'vision.head.ln', `${h}.layernorm`, D);
@@ -87,6 +98,8 @@ export class SiglipWeights {
     readonly tensors: Map<string, Tensor>,
     readonly logitScale: number,
     readonly logitBias: number,
+    /** Layout of the linear weights (matmuls read them with transposeB when 'nk'). */
+    readonly layout: WeightLayout = 'nk',
   ) {}
 
   get(key: string): Tensor {

@@ -22,8 +22,14 @@ export interface WeightPart {
 
 export interface WeightItem {
   key: string;
+  /** Shape as the parts assemble it (for linear weights [out, in], HF's layout). */
   shape: number[];
   parts: WeightPart[];
+  /**
+   * Store the assembled 2-D matrix transposed ([in, out]): the layout that makes matmul fastest on some adapters
+   * (see the tuner's weightLayout). Assembled in host memory first, so it costs one matrix of RAM while loading.
+   */
+  transpose?: boolean;
 }
 
 export interface LoadProgress {
@@ -117,6 +123,28 @@ function convert(srcDtype: string, dst: 'f32' | 'f16', bytes: Uint8Array): Uint8
 }
 
 /**
+ * A 2-D weight assembled from its parts in host memory, then stored transposed: [R, C] → [C, R]. Weights this is
+ * used for are at most a few tens of MB (SigLIP-so400m's fc1: 20 MB in f32).
+ */
+async function loadTransposed(engine: Engine, source: FileSource, entries: Map<string, StEntry>, item: WeightItem, dst: 'f32' | 'f16'): Promise<Tensor> {
+  if (item.shape.length !== 2) throw new Error(`weight ${item.key}: only 2-D weights can be stored transposed`);
+  const [R, C] = item.shape as [number, number];
+  const host = new Float32Array(R * C);
+  for (const part of item.parts) {
+    const e = entries.get(part.src)!;
+    const srcEsize = (e.end - e.begin) / Math.max(1, numel(e.shape));
+    const rowElems = numel(e.shape.slice(1));
+    const [r0, r1] = part.rows ?? [0, e.shape[0] ?? 1];
+    const bytes = await source.read(e.file, e.begin + r0 * rowElems * srcEsize, e.begin + r1 * rowElems * srcEsize);
+    const vals = toF32(e.dtype, bytes.slice().buffer as ArrayBuffer);
+    host.set(vals, part.dstRow * C);
+  }
+  const tr = new Float32Array(R * C);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) tr[c * R + r] = host[r * C + c]!;
+  return engine.tensor(dst === 'f16' ? toF16Array(tr) : tr, [C, R], dst);
+}
+
+/**
  * Re-cuts a byte stream (network chunks end anywhere) into chunks whose lengths are multiples of `multiple`, so
  * that every chunk converts to whole elements; only the last may be shorter.
  */
@@ -163,6 +191,17 @@ export async function loadWeights(engine: Engine, source: FileSource, entries: M
       return ea.file === eb.file ? ea.begin - eb.begin : ea.file < eb.file ? -1 : 1;
     });
     for (const item of ordered) {
+      if (item.transpose) {
+        const t = await loadTransposed(engine, source, entries, item, dst);
+        out.set(item.key, t);
+        for (const part of item.parts) {
+          const e = entries.get(part.src)!;
+          const rows = part.rows ? part.rows[1] - part.rows[0] : (e.shape[0] ?? 1);
+          loaded += rows * ((e.end - e.begin) / Math.max(1, e.shape[0] ?? 1));
+        }
+        opts.onProgress?.({ phase: 'load', file: entries.get(item.parts[0]!.src)!.file, loaded, total });
+        continue;
+      }
       const t = engine.empty(item.shape, dst);
       out.set(item.key, t);
       const rowElems = numel(item.shape.slice(1));

@@ -7,13 +7,13 @@
  */
 import { ATTENTION_CANDIDATES, attentionCall, type AttentionConfig, type AttentionGeometry } from '../kernels/attention.js';
 import { layerNormCall, type LayerNormConfig } from '../kernels/layernorm.js';
-import { configFits, MATMUL_CANDIDATES, matmulCall, matmulGeometry, type MatmulConfig } from '../kernels/matmul.js';
+import { configFits, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, matmulCall, matmulGeometry, type MatmulConfig } from '../kernels/matmul.js';
 import type { Engine } from './engine.js';
 import type { KernelCall } from './kernel.js';
 import type { Tensor } from './tensor.js';
 
 /** Bump when kernels change in a way that invalidates cached choices. */
-export const TUNING_VERSION = 1;
+export const TUNING_VERSION = 3;
 
 export interface TuningRecord {
   version: number;
@@ -48,7 +48,7 @@ async function timeOnce(engine: Engine, call: KernelCall, reps: number): Promise
 export async function runTuning(engine: Engine, opts: { reps?: number } = {}): Promise<TuningRecord> {
   const t0 = performance.now();
   const cpu = engine.info.isCpu;
-  const reps = opts.reps ?? 3;
+  const reps = opts.reps ?? (cpu ? 2 : 5);
   const keep: Tensor[] = [];
   const make = (shape: number[]) => {
     const t = engine.empty(shape);
@@ -59,19 +59,29 @@ export async function runTuning(engine: Engine, opts: { reps?: number } = {}): P
   const timings: TuningRecord['timings'] = {};
   const choices: Record<string, unknown> = {};
   try {
-    // matmul: tokens × hidden → MLP width, weights [N, K] as the model stores them.
-    const [M, N, K] = cpu ? [144, 512, 256] : [576, 4096, 1024];
-    const { g, outShape } = matmulGeometry([M, K], [N, K], true);
+    // matmul: tokens × hidden → MLP width, with the weights as HF stores them ([N, K], 'nk') and transposed
+    // ([K, N], 'kn'); the faster layout becomes the one models store their weights in.
+    // A SigLIP-sized shape even on CPU adapters: small shapes pick other tiles than the model's real ones.
+    const [M, N, K] = cpu ? [576, 1024, 1024] : [576, 4096, 1024];
     const a = make([M, K]);
     const w = make([N, K]);
     const bias = make([N]);
-    const out = make(outShape);
-    timings.matmul = [];
-    for (const cfg of MATMUL_CANDIDATES.filter((c) => configFits(engine, c))) {
-      const ms = await timeOnce(engine, matmulCall(engine, { a, b: w, bias, out, geometry: g, config: cfg }), reps);
-      timings.matmul.push({ config: cfg, ms });
+    const out = make([M, N]);
+    const best: Record<string, { config: MatmulConfig; ms: number }> = {};
+    for (const layout of ['nk', 'kn'] as const) {
+      const key = `matmul:${layout}`;
+      const { g } = matmulGeometry([M, K], layout === 'nk' ? [N, K] : [K, N], layout === 'nk');
+      timings[key] = [];
+      for (const cfg of (cpu ? MATMUL_CPU_CANDIDATES : MATMUL_CANDIDATES).filter((c) => configFits(engine, c) && c.variant !== 'naive')) {
+        const ms = await timeOnce(engine, matmulCall(engine, { a, b: w, bias, out, geometry: g, config: cfg }), reps);
+        timings[key].push({ config: cfg, ms });
+      }
+      const b = timings[key].reduce((x, y) => (y.ms < x.ms ? y : x));
+      best[layout] = { config: b.config as MatmulConfig, ms: b.ms };
+      choices[key] = b.config;
     }
-    choices.matmul = timings.matmul.reduce((b, x) => (x.ms < b.ms ? x : b)).config as MatmulConfig;
+    // A clear win only: transposing costs host memory and time at load.
+    choices.weightLayout = best.kn!.ms < 0.9 * best.nk!.ms ? 'kn' : 'nk';
 
     // attention: one head group of a SigLIP layer.
     const L = cpu ? 145 : 577;
@@ -96,7 +106,7 @@ export async function runTuning(engine: Engine, opts: { reps?: number } = {}): P
     const y = make([L, 1024]);
     timings.layernorm = [];
     const maxWg = Math.min(256, engine.limits.maxComputeInvocationsPerWorkgroup);
-    for (const wg of [32, 64, 128, 256].filter((v) => v <= maxWg)) {
+    for (const wg of (cpu ? [32, 64] : [64, 128, 256]).filter((v) => v <= maxWg)) {
       for (const subgroups of engine.features.has('subgroups') ? [false, true] : [false]) {
         const cfg: LayerNormConfig = { wg, subgroups };
         const ms = await timeOnce(engine, layerNormCall(engine, x, gm, bt, y, 1e-6, cfg), reps);
@@ -174,6 +184,12 @@ async function store(): Promise<TuningStore> {
  * Applies this adapter's cached choices to the engine, running the search first when there are none (or when
  * `force`). Returns the record and where it is kept.
  */
+/** SIGLIP_WEBGPU_TUNE=off (or 0) keeps kernels at their built-in defaults: the tests set it, for speed. */
+export function tuningDisabledByEnv(): boolean {
+  const v = typeof process !== 'undefined' ? process.env?.SIGLIP_WEBGPU_TUNE : undefined;
+  return v === 'off' || v === '0' || v === 'false';
+}
+
 export async function tuneEngine(engine: Engine, opts: { force?: boolean; reps?: number } = {}): Promise<{ record: TuningRecord; cached: boolean; where: string }> {
   const s = await store();
   const all = await s.read();

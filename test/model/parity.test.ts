@@ -42,6 +42,21 @@ describe.each(MODELS)('%s: fp32 forward matches transformers (float64)', (name) 
     }
   });
 
+  test("weights stored transposed ([in, out], the 'kn' layout CPU adapters prefer) give the same outputs", async () => {
+    const ref = await loadReference(name);
+    for (const weightLayout of ['kn', 'nk'] as const) {
+      const model = await SiglipModel.load(`${FIXTURES}/${name}`, { engine, weightLayout, tune: false });
+      try {
+        const out = await model.forward(ref.inputs);
+        for (const k of ['image_embeds', 'text_embeds', 'logits_per_text', 'vision.last_hidden_state', 'text.pooler_output']) {
+          expectClose(out[k]!.data, ref.outputs.get(k)!.data, TOL.modelF32, `${name} ${weightLayout}: ${k}`);
+        }
+      } finally {
+        await model.dispose();
+      }
+    }
+  });
+
   test('batches split into passes of 1 give the same outputs', async () => {
     const ref = await loadReference(name);
     const model = await SiglipModel.load(`${FIXTURES}/${name}`, { engine, batch: 1 });
