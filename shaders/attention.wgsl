@@ -7,8 +7,12 @@
 //
 // Defines: D (head dim), KT (keys per tile), VEC (D, offsets and strides multiples of 4: vec4 loads),
 // SHARED_KV (stage each K/V tile in workgroup memory: one global read per workgroup instead of one per
-// invocation; on CPU drivers a barrier costs more than it saves). Override: WGQ (queries per workgroup).
-// Napkin math per (query, key): 2·D multiply-adds (score + weighted V), 1 exp.
+// invocation), QUAD (four queries per invocation, entry point main_quad: every K/V element loaded serves four
+// queries — what pays on CPU drivers, where each per-invocation load costs a bounds check and an insert).
+// Override: WGQ (invocations per workgroup).
+// Napkin math per (query, key): 2·D multiply-adds (score + weighted V), 1 exp; 2·D loads (D/2 with QUAD).
+// Both entry points keep their per-query state in separate variables rather than arrays indexed by query:
+// lavapipe's JIT took 20× longer to compile the array form.
 
 struct Params {
   B: u32, Lq: u32, Lk: u32, H: u32,
@@ -136,6 +140,116 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let r = acc[c] * inv;
       for (var e = 0u; e < 4u; e++) {
         if (4u * c + e < D) { out[oBase + 4u * c + e] = T(r[e]); }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- main_quad
+// Four queries per invocation (rows 4·i .. 4·i + 3): scores, running maxima and sums are vec4s, one component
+// per query; each K and V element is loaded once for the four.
+@compute @workgroup_size(WGQ, 1, 1)
+fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.z;
+  let h = wid.y;
+  let q0 = (wid.x * WGQ + lid) * 4u;
+  let kBase = p.kOff + b * p.kBatch + h * D;
+  let vBase = p.vOff + b * p.vBatch + h * D;
+  let rows = min(vec4<u32>(q0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.Lq - 1u));
+  let qb = vec4<u32>(p.qOff + b * p.qBatch + h * D) + rows * p.qRow;
+
+  var qa: array<vec4<f32>, DV>;
+  var qc: array<vec4<f32>, DV>;
+  var qd: array<vec4<f32>, DV>;
+  var qe: array<vec4<f32>, DV>;
+  var aa = array<vec4<f32>, DV>();
+  var ac = array<vec4<f32>, DV>();
+  var ad = array<vec4<f32>, DV>();
+  var ae = array<vec4<f32>, DV>();
+  for (var c = 0u; c < DV; c++) {
+    qa[c] = loadQ(qb.x, c) * p.scale;
+    qc[c] = loadQ(qb.y, c) * p.scale;
+    qd[c] = loadQ(qb.z, c) * p.scale;
+    qe[c] = loadQ(qb.w, c) * p.scale;
+  }
+  var m = vec4<f32>(-3.0e38);
+  var l = vec4<f32>(0.0);
+
+  for (var k0 = 0u; k0 < p.Lk; k0 += KT) {
+    let n = min(KT, p.Lk - k0);
+#if SHARED_KV
+    for (var e = lid; e < KT * DV; e += WGQ) {
+      let key = min(k0 + e / DV, p.Lk - 1u);
+      kTile[e] = loadK(kBase + key * p.kRow, e % DV);
+      vTile[e] = loadV(vBase + key * p.vRow, e % DV);
+    }
+    workgroupBarrier();
+#endif
+    var s = array<vec4<f32>, KT>();
+    var tmax = m;
+    for (var j = 0u; j < KT; j++) {
+      if (j < n) {
+        var da = vec4<f32>(0.0);
+        var dc = vec4<f32>(0.0);
+        var dd = vec4<f32>(0.0);
+        var de = vec4<f32>(0.0);
+        for (var c = 0u; c < DV; c++) {
+#if SHARED_KV
+          let kv = kTile[j * DV + c];
+#else
+          let kv = loadK(kBase + (k0 + j) * p.kRow, c);
+#endif
+          da = fma(qa[c], kv, da);
+          dc = fma(qc[c], kv, dc);
+          dd = fma(qd[c], kv, dd);
+          de = fma(qe[c], kv, de);
+        }
+        let sj = vec4<f32>(dot(da, vec4<f32>(1.0)), dot(dc, vec4<f32>(1.0)), dot(dd, vec4<f32>(1.0)), dot(de, vec4<f32>(1.0)));
+        s[j] = sj;
+        tmax = max(tmax, sj);
+      }
+    }
+    let corr = exp(m - tmax);
+    l *= corr;
+    for (var c = 0u; c < DV; c++) {
+      aa[c] *= corr.x;
+      ac[c] *= corr.y;
+      ad[c] *= corr.z;
+      ae[c] *= corr.w;
+    }
+    m = tmax;
+    for (var j = 0u; j < KT; j++) {
+      if (j < n) {
+        let pj = exp(s[j] - m);
+        l += pj;
+        for (var c = 0u; c < DV; c++) {
+#if SHARED_KV
+          let vv = vTile[j * DV + c];
+#else
+          let vv = loadV(vBase + (k0 + j) * p.vRow, c);
+#endif
+          aa[c] = fma(vec4<f32>(pj.x), vv, aa[c]);
+          ac[c] = fma(vec4<f32>(pj.y), vv, ac[c]);
+          ad[c] = fma(vec4<f32>(pj.z), vv, ad[c]);
+          ae[c] = fma(vec4<f32>(pj.w), vv, ae[c]);
+        }
+      }
+    }
+#if SHARED_KV
+    workgroupBarrier();
+#endif
+  }
+
+  let inv = 1.0 / l;
+  for (var c = 0u; c < DV; c++) {
+    for (var e = 0u; e < 4u; e++) {
+      let d = 4u * c + e;
+      if (d < D) {
+        let col = h * D + d;
+        if (q0 < p.Lq) { out[b * p.oBatch + q0 * p.oRow + col] = T(aa[c][e] * inv.x); }
+        if (q0 + 1u < p.Lq) { out[b * p.oBatch + (q0 + 1u) * p.oRow + col] = T(ac[c][e] * inv.y); }
+        if (q0 + 2u < p.Lq) { out[b * p.oBatch + (q0 + 2u) * p.oRow + col] = T(ad[c][e] * inv.z); }
+        if (q0 + 3u < p.Lq) { out[b * p.oBatch + (q0 + 3u) * p.oRow + col] = T(ae[c][e] * inv.w); }
       }
     }
   }

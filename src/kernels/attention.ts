@@ -8,6 +8,7 @@ import { packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel
 import { formatShape, type Tensor } from '../runtime/tensor.js';
 
 export const ATTENTION: KernelDef = { name: 'attention', source, inputs: 3, outputs: 1 };
+export const ATTENTION_QUAD: KernelDef = { name: 'attention_quad', source, inputs: 3, outputs: 1, entryPoint: 'main_quad' };
 
 /** Element offset of row 0 of batch 0, stride between rows (tokens), stride between batch items (0: broadcast). */
 export interface AttentionView {
@@ -30,8 +31,10 @@ export interface AttentionGeometry {
 }
 
 export interface AttentionConfig {
-  /** Queries per workgroup. */
+  /** Invocations per workgroup. */
   wgq: number;
+  /** Four queries per invocation (main_quad). */
+  quad?: boolean;
   /** Keys per tile. */
   kt: number;
   sharedKV: boolean;
@@ -42,13 +45,17 @@ export const ATTENTION_CANDIDATES: AttentionConfig[] = [
   { wgq: 64, kt: 32, sharedKV: true },
   { wgq: 32, kt: 16, sharedKV: true },
   { wgq: 64, kt: 8, sharedKV: false },
+  { wgq: 8, quad: true, kt: 16, sharedKV: false },
+  { wgq: 16, quad: true, kt: 16, sharedKV: true },
+  { wgq: 16, quad: true, kt: 8, sharedKV: false },
 ];
 
 export function defaultAttentionConfig(engine: Engine): AttentionConfig {
   const tuned = engine.tuning.get<AttentionConfig>('attention');
   if (tuned) return tuned;
-  // lavapipe too prefers K/V tiles in workgroup memory (8.7 ms vs 12.3 ms at 145 tokens × 4 heads).
-  return { wgq: 64, kt: 32, sharedKV: true };
+  // lavapipe, 577 tokens × 16 heads × 64: four queries per invocation 155 ms, one per invocation 460–490 ms
+  // (each K/V element loaded serves four queries). GPUs: K/V tiles shared through workgroup memory.
+  return engine.info.isCpu ? { wgq: 8, quad: true, kt: 16, sharedKV: false } : { wgq: 64, kt: 32, sharedKV: true };
 }
 
 /** Geometry for contiguous q [B|1, Lq, H·D], k/v [B, Lk, H·D]. */
@@ -93,18 +100,22 @@ export function attentionCall(engine: Engine, q: Tensor, k: Tensor, v: Tensor, o
   const cfg = config ?? defaultAttentionConfig(engine);
   const views = [g.q, g.k, g.v];
   const vec = g.D % 4 === 0 && views.every((w) => w.offset % 4 === 0 && w.row % 4 === 0 && w.batch % 4 === 0);
-  // Fewer queries than a workgroup holds (the pooling head's single probe): shrink the workgroup.
+  // Fewer queries than a workgroup holds (the pooling head's single probe): fewer queries per invocation,
+  // then a smaller workgroup.
+  // One query (the pooling probe) gains nothing from four per invocation.
+  const quad = !!cfg.quad && g.Lq > 1;
+  const tq = quad ? 4 : 1;
   let wgq = cfg.wgq;
-  while (wgq > 8 && wgq / 2 >= g.Lq) wgq /= 2;
+  while (wgq > 8 && (wgq / 2) * tq >= g.Lq) wgq /= 2;
   wgq = Math.min(wgq, engine.limits.maxComputeInvocationsPerWorkgroup, engine.limits.maxComputeWorkgroupSizeX);
   const sharedBytes = 2 * cfg.kt * Math.ceil(g.D / 4) * 16;
   const sharedKV = cfg.sharedKV && sharedBytes <= engine.limits.maxComputeWorkgroupStorageSize;
   const u = (x: number) => ['u32', x] as const;
   const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
-  const workgroups: [number, number, number] = [Math.ceil(g.Lq / wgq), g.H, g.B];
+  const workgroups: [number, number, number] = [Math.ceil(g.Lq / (wgq * tq)), g.H, g.B];
   if (workgroups.some((w) => w > maxDim)) throw new Error(`${name}: dispatch exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
   return {
-    kernel: ATTENTION,
+    kernel: quad ? ATTENTION_QUAD : ATTENTION,
     spec: { dtype: q.dtype, defines: { D: g.D, KT: cfg.kt, VEC: vec, SHARED_KV: sharedKV }, overrides: { WGQ: wgq } },
     tensors: [q, k, v, out],
     uniforms: packUniforms([

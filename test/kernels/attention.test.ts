@@ -62,7 +62,8 @@ describe('attention vs float64 reference', () => {
 
   for (const cfg of ATTENTION_CANDIDATES) {
     test(`variant wgq ${cfg.wgq} kt ${cfg.kt} sharedKV ${cfg.sharedKV}`, async () => {
-      for (const c of [cases[1]!, cases[3]!, cases[4]!, cases[6]!, cases[7]!]) {
+      // Small head dims keep lavapipe's compile times down; the default config covers 32, 64, 72 and 128.
+      for (const c of [cases[1]!, cases[4]!, cases[7]!, { B: 1, Lq: 13, Lk: 21, H: 2, D: 20 }]) {
         const { out, ref } = await check(c, cfg);
         expectClose(out, ref, TOL.kernelF32, `${JSON.stringify(cfg)} ${name(c)}`);
       }
