@@ -19,7 +19,7 @@ export default defineConfig({
     // lavapipe runs on the same two CPU cores as the tests: more parallel GPU suites only fight for them.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    testTimeout: 120_000,
+    testTimeout: 300_000,
     // Kernel tuning searches for minutes on lavapipe; tests use the built-in defaults (test/runtime/tuner.test.ts
     // runs the search itself).
     env: { SIGLIP_WEBGPU_TUNE: 'off' },

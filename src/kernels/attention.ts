@@ -55,7 +55,9 @@ export function defaultAttentionConfig(engine: Engine): AttentionConfig {
   if (tuned) return tuned;
   // lavapipe, 577 tokens × 16 heads × 64: four queries per invocation 155 ms, one per invocation 460–490 ms
   // (each K/V element loaded serves four queries). GPUs: K/V tiles shared through workgroup memory.
-  return engine.info.isCpu ? { wgq: 8, quad: true, kt: 16, sharedKV: false } : { wgq: 64, kt: 32, sharedKV: true };
+  // SwiftShader compiles the four-query kernel slowly: it starts from one query per invocation.
+  if (engine.info.family === 'lavapipe') return { wgq: 8, quad: true, kt: 16, sharedKV: false };
+  return engine.info.isCpu ? { wgq: 64, kt: 16, sharedKV: false } : { wgq: 64, kt: 32, sharedKV: true };
 }
 
 /** Geometry for contiguous q [B|1, Lq, H·D], k/v [B, Lk, H·D]. */

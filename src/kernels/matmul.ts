@@ -63,6 +63,7 @@ export const NAIVE_MATMUL: MatmulConfig = { variant: 'naive', tm: 1, tn: 4, wgx:
 // reached 12–15 GFLOP/s against a 20 GFLOP/s FMA ceiling; B as [N, K] does best with tm 4 × tn 8 (6–8 GFLOP/s).
 export const DEFAULT_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 };
 export const DEFAULT_CPU_MATMUL_NK: MatmulConfig = { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk: 16 };
+export const SMALL_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 4, tn: 4, wgx: 8, wgy: 8, bk: 16 };
 export const DEFAULT_GPU_MATMUL: MatmulConfig = { variant: 'tiled', tm: 4, tn: 4, wgx: 16, wgy: 16, bk: 16 };
 
 /** Candidates the tuner measures on CPU adapters: register tiles only (barriers cost a context switch there). */
@@ -106,7 +107,10 @@ export function configFits(engine: Engine, c: MatmulConfig): boolean {
 export function defaultMatmulConfig(engine: Engine, transposeB = true): MatmulConfig {
   const tuned = engine.tuning.get<MatmulConfig>(transposeB ? 'matmul:nk' : 'matmul:kn');
   if (tuned && configFits(engine, tuned)) return tuned;
-  const d = engine.info.isCpu ? (transposeB ? DEFAULT_CPU_MATMUL_NK : DEFAULT_CPU_MATMUL) : DEFAULT_GPU_MATMUL;
+  // Big register tiles only where the driver compiles them quickly (lavapipe); other CPU drivers (SwiftShader)
+  // take minutes to compile a tm 8 × tn 16 kernel, so they start from small tiles until tuned.
+  const d = engine.info.family === 'lavapipe' ? (transposeB ? DEFAULT_CPU_MATMUL_NK : DEFAULT_CPU_MATMUL)
+    : engine.info.isCpu ? SMALL_CPU_MATMUL : DEFAULT_GPU_MATMUL;
   return configFits(engine, d) ? d : DEFAULT_CPU_MATMUL_NK;
 }
 

@@ -42,7 +42,9 @@ export interface LoadOptions extends EngineOptions, Omit<HubOptions, 'onProgress
   onProgress?: (p: LoadProgress) => void;
   /**
    * Per-adapter kernel tuning: true (default) applies this adapter's cached choices, running the short search once
-   * when there are none; 'force' searches again; false keeps each kernel's built-in default.
+   * when there are none — on GPUs; CPU adapters (lavapipe, SwiftShader) would spend minutes compiling candidates,
+   * so there it runs only when asked ('force', or `siglip-webgpu bench --tune`) and otherwise uses defaults
+   * measured on them. 'force' searches again; false keeps each kernel's built-in default.
    */
   tune?: boolean | 'force';
   /** Layout of linear weights on the device; default: the tuner's choice for this adapter ('nk' untuned). */
@@ -136,12 +138,13 @@ export class SiglipModel {
     const engine = opts.engine ?? (await createEngine(opts));
     try {
       if (dtype === 'f16' && !engine.hasF16) throw new Error(`dtype f16 needs the shader-f16 feature, which ${engine.info.name} lacks; use dtype f32`);
-      if (opts.tune === 'force' || (opts.tune !== false && !tuningDisabledByEnv())) await tuneEngine(engine, { force: opts.tune === 'force' });
+      if (opts.tune === 'force') await tuneEngine(engine, { force: true });
+      else if (opts.tune !== false && !tuningDisabledByEnv()) await tuneEngine(engine, { searchIfMissing: !engine.info.isCpu });
       const entries = await readCheckpointIndex(source);
       const scale = await readSmallTensor(source, entries, 'logit_scale', [1]);
       const bias = await readSmallTensor(source, entries, 'logit_bias', [1]);
       // Untuned: CPU adapters read [K, N] weights twice as fast (measured on lavapipe); GPUs keep HF's layout.
-      const layout = opts.weightLayout ?? engine.tuning.get<WeightLayout>('weightLayout') ?? (engine.info.isCpu ? 'kn' : 'nk');
+      const layout = opts.weightLayout ?? engine.tuning.get<WeightLayout>('weightLayout') ?? (engine.info.family === 'lavapipe' ? 'kn' : 'nk');
       if (layout !== 'nk' && layout !== 'kn') throw new Error(`weightLayout must be 'nk' or 'kn', got ${JSON.stringify(layout)}`);
       const tensors = await loadWeights(engine, source, entries, siglipWeightPlan(config, towers, layout), { dtype, onProgress: opts.onProgress });
       const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!, layout);

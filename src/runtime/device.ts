@@ -42,6 +42,11 @@ export interface AdapterDescription {
   name: string;
   /** True for CPU implementations (lavapipe, SwiftShader): barriers are expensive there. */
   isCpu: boolean;
+  /**
+   * Which family, for untuned defaults: lavapipe (LLVM, 8 lanes, compiles big unrolled kernels in seconds),
+   * SwiftShader (Chromium's CPU adapter: much slower to compile them), another CPU implementation, or a GPU.
+   */
+  family: 'lavapipe' | 'swiftshader' | 'cpu' | 'gpu';
 }
 
 export interface AcquiredDevice {
@@ -93,7 +98,8 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
     /llvmpipe|lavapipe|swiftshader|software|cpu/.test(text) ||
     (i as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
   const parts = [description || device || architecture, vendor].filter(Boolean);
-  return { vendor, architecture, device, description, name: parts.join(' / ') || 'unknown adapter', isCpu };
+  const family = /llvmpipe|lavapipe/.test(text) ? 'lavapipe' : /swiftshader/.test(text) ? 'swiftshader' : isCpu ? 'cpu' : 'gpu';
+  return { vendor, architecture, device, description, name: parts.join(' / ') || 'unknown adapter', isCpu, family };
 }
 
 /** A setup hint for the commonest failure: no Vulkan driver on a Linux machine without a GPU. */

@@ -190,12 +190,16 @@ export function tuningDisabledByEnv(): boolean {
   return v === 'off' || v === '0' || v === 'false';
 }
 
-export async function tuneEngine(engine: Engine, opts: { force?: boolean; reps?: number } = {}): Promise<{ record: TuningRecord; cached: boolean; where: string }> {
+export async function tuneEngine(
+  engine: Engine,
+  opts: { force?: boolean; reps?: number; searchIfMissing?: boolean } = {},
+): Promise<{ record: TuningRecord | null; cached: boolean; where: string }> {
   const s = await store();
   const all = await s.read();
   const key = adapterKey(engine);
   let record = all[key];
   const cached = !!record && record.version === TUNING_VERSION && !opts.force;
+  if (!cached && opts.searchIfMissing === false) return { record: null, cached: false, where: s.where };
   if (!cached) {
     record = await runTuning(engine, { reps: opts.reps });
     all[key] = record;

@@ -71,12 +71,12 @@ describe('demo page', () => {
     });
     await page.goto(env.url + '?model=/fixtures/siglip-tiny/');
     // The adapter badge: the engine's adapter name.
-    await expect.poll(() => page.locator('#gpu').getAttribute('data-state'), { timeout: 30_000 }).not.toBe('pending');
+    await expect.poll(() => page.locator('#gpu').getAttribute('data-state'), { timeout: 120_000 }).not.toBe('pending');
     expect(await page.locator('#gpu').getAttribute('data-state'), await pageError(page)).toBe('ok');
     expect(await page.locator('#gpu-text').innerText()).toMatch(/swiftshader/i);
     expect(await page.locator('#model-ref').inputValue()).toBe('/fixtures/siglip-tiny/');
 
-    await page.locator('#model-status[data-state="ready"], #model-status[data-state="error"]').waitFor({ timeout: 60_000 });
+    await page.locator('#model-status[data-state="ready"], #model-status[data-state="error"]').waitFor({ timeout: 240_000 });
     expect(await page.locator('#model-status').getAttribute('data-state'), await pageError(page)).toBe('ready');
     const status = await page.locator('#model-status').innerText();
     expect(status).toContain('/fixtures/siglip-tiny/');
@@ -97,7 +97,7 @@ describe('demo page', () => {
     expect(await page.locator('#template').inputValue()).toBe('This is a photo of {}.');
     await page.locator('#classify-btn').click();
     const card = page.locator('.result').first();
-    await page.locator('.result[data-state="done"], .result[data-state="error"]').first().waitFor({ timeout: 60_000 });
+    await page.locator('.result[data-state="done"], .result[data-state="error"]').first().waitFor({ timeout: 240_000 });
     expect(await card.getAttribute('data-state'), (await card.innerText()) + (await pageError(page))).toBe('done');
     const ms = Number(await card.getAttribute('data-ms'));
     const rows = await displayed(card);
@@ -128,7 +128,7 @@ describe('demo page', () => {
 
     await page.locator('#labels').fill(' 2 cats,2 dogs , a remote,, '); // spaces and empty items are dropped
     await page.locator('#classify-btn').click();
-    await expect.poll(() => page.locator('.result[data-state="done"]').count(), { timeout: 60_000 }).toBe(2);
+    await expect.poll(() => page.locator('.result[data-state="done"]').count(), { timeout: 240_000 }).toBe(2);
     expect(await page.locator('#error').isVisible()).toBe(false);
     const first = await displayed(page.locator('.result').first());
     first.forEach((r, i) => expectShown(r.text, nodeScores[i]!.score, r.label));
@@ -139,7 +139,7 @@ describe('demo page', () => {
     // A model that does not exist: the status and the banner say so; the loaded model is gone, buttons come back.
     await page.locator('#model-ref').fill('/fixtures/no-such-model/');
     await page.locator('#load-btn').click();
-    await page.locator('#model-status[data-state="error"]').waitFor({ timeout: 30_000 });
+    await page.locator('#model-status[data-state="error"]').waitFor({ timeout: 120_000 });
     expect(await page.locator('#error').innerText()).toMatch(/config\.json/);
     expect(await page.locator('#load-btn').isEnabled()).toBe(true);
   });
@@ -150,7 +150,7 @@ describe('demo page', () => {
       delete (Navigator.prototype as { gpu?: unknown }).gpu;
     });
     await p.goto(env.url + '?model=/fixtures/siglip-tiny/');
-    await p.locator('#gpu[data-state="error"]').waitFor({ timeout: 30_000 });
+    await p.locator('#gpu[data-state="error"]').waitFor({ timeout: 120_000 });
     expect(await p.locator('#gpu-text').innerText()).toBe('WebGPU unavailable');
     expect(await p.locator('#gpu-notice').innerText()).toMatch(/navigator\.gpu is missing.*--enable-unsafe-webgpu/s);
     expect(await p.locator('#load-btn').isDisabled()).toBe(true);
@@ -167,7 +167,7 @@ describe('demo page', () => {
   it('local model files (picked) load and classify', async () => {
     const p = await env.newPage();
     await p.goto(env.url);
-    await p.locator('#gpu[data-state="ok"]').waitFor({ timeout: 30_000 });
+    await p.locator('#gpu[data-state="ok"]').waitFor({ timeout: 120_000 });
     expect(await p.locator('#model-status').getAttribute('data-state')).toBe('none'); // no ?model=: nothing loads by itself
     await p.locator('#tab-files').click();
     const dir = join(FIXTURES, 'siglip-tiny');
@@ -176,12 +176,12 @@ describe('demo page', () => {
     expect(list.join('\n')).toMatch(/reference\.json\s+not used/);
     expect(await p.locator('#load-files-btn').isEnabled()).toBe(true);
     await p.locator('#load-files-btn').click();
-    await p.locator('#model-status[data-state="ready"], #model-status[data-state="error"]').waitFor({ timeout: 60_000 });
+    await p.locator('#model-status[data-state="ready"], #model-status[data-state="error"]').waitFor({ timeout: 240_000 });
     expect(await p.locator('#model-status').getAttribute('data-state'), await pageError(p)).toBe('ready');
     expect(await p.locator('#model-status').innerText()).toContain('from local files');
     await p.locator('#sample-btn').click();
     await p.locator('#classify-btn').click();
-    await p.locator('.result[data-state="done"]').waitFor({ timeout: 60_000 });
+    await p.locator('.result[data-state="done"]').waitFor({ timeout: 240_000 });
     const rows = await displayed(p.locator('.result').first());
     rows.forEach((r, i) => expectShown(r.text, nodeScores[i]!.score, r.label));
     await p.close();

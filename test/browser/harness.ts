@@ -148,11 +148,11 @@ export async function startBrowserEnv(): Promise<BrowserEnv> {
         };
         window.siglip = lib;`,
     });
-    await page.waitForFunction(() => 'siglip' in window, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => 'siglip' in window, undefined, { timeout: 120_000 });
     return page;
   };
   // Pages (and first launches of the GPU process) are fine; leftover pages are closed with the context.
-  ctx.setDefaultTimeout(60_000);
+  ctx.setDefaultTimeout(240_000);
   return { url, context: ctx, log, libraryPage, newPage, close: cleanup };
 }
 

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expected, FIXTURES, loadCases, maxDiff, readInput } from './helpers/image-cases.js';
-import { readSafetensors } from './helpers/safetensors-read.js';
+import { expected, FIXTURES, loadCases, maxDiff, readInput } from '../helpers/image-cases.js';
+import { readSafetensors } from '../helpers/safetensors-read.js';
 
 async function bundle(format: 'esm' | 'iife'): Promise<string> {
   const out = await build({
