@@ -45,7 +45,9 @@ async function timeOnce(engine: Engine, call: KernelCall, reps: number): Promise
 }
 
 /** Runs the search. Small shapes on CPU adapters keep it to seconds there. */
-export async function runTuning(engine: Engine, opts: { reps?: number } = {}): Promise<TuningRecord> {
+export async function runTuning(engine: Engine, opts: { reps?: number; limit?: number } = {}): Promise<TuningRecord> {
+  // `limit`: at most this many candidates per family (tests of the mechanism, not of the choice).
+  const cap = <T>(xs: T[]) => (opts.limit ? xs.slice(0, opts.limit) : xs);
   const t0 = performance.now();
   const cpu = engine.info.isCpu;
   const reps = opts.reps ?? (cpu ? 2 : 5);
@@ -72,7 +74,7 @@ export async function runTuning(engine: Engine, opts: { reps?: number } = {}): P
       const key = `matmul:${layout}`;
       const { g } = matmulGeometry([M, K], layout === 'nk' ? [N, K] : [K, N], layout === 'nk');
       timings[key] = [];
-      for (const cfg of (cpu ? MATMUL_CPU_CANDIDATES : MATMUL_CANDIDATES).filter((c) => configFits(engine, c) && c.variant !== 'naive')) {
+      for (const cfg of cap((cpu ? MATMUL_CPU_CANDIDATES : MATMUL_CANDIDATES).filter((c) => configFits(engine, c) && c.variant !== 'naive'))) {
         const ms = await timeOnce(engine, matmulCall(engine, { a, b: w, bias, out, geometry: g, config: cfg }), reps);
         timings[key].push({ config: cfg, ms });
       }
@@ -92,7 +94,7 @@ export async function runTuning(engine: Engine, opts: { reps?: number } = {}): P
     const view = (j: number) => ({ offset: j * H * D, row: 3 * H * D, batch: L * 3 * H * D });
     const geo: AttentionGeometry = { B: 1, Lq: L, Lk: L, H, D, q: view(0), k: view(1), v: view(2), scale: 0.125 };
     timings.attention = [];
-    for (const cfg of ATTENTION_CANDIDATES) {
+    for (const cfg of cap(ATTENTION_CANDIDATES)) {
       if (cfg.wgq > engine.limits.maxComputeInvocationsPerWorkgroup) continue;
       const ms = await timeOnce(engine, attentionCall(engine, qkv, qkv, qkv, ao, geo, cfg), reps);
       timings.attention.push({ config: cfg, ms });
@@ -106,7 +108,7 @@ export async function runTuning(engine: Engine, opts: { reps?: number } = {}): P
     const y = make([L, 1024]);
     timings.layernorm = [];
     const maxWg = Math.min(256, engine.limits.maxComputeInvocationsPerWorkgroup);
-    for (const wg of (cpu ? [32, 64] : [64, 128, 256]).filter((v) => v <= maxWg)) {
+    for (const wg of cap((cpu ? [32, 64] : [64, 128, 256]).filter((v) => v <= maxWg))) {
       for (const subgroups of engine.features.has('subgroups') ? [false, true] : [false]) {
         const cfg: LayerNormConfig = { wg, subgroups };
         const ms = await timeOnce(engine, layerNormCall(engine, x, gm, bt, y, 1e-6, cfg), reps);
@@ -192,7 +194,7 @@ export function tuningDisabledByEnv(): boolean {
 
 export async function tuneEngine(
   engine: Engine,
-  opts: { force?: boolean; reps?: number; searchIfMissing?: boolean } = {},
+  opts: { force?: boolean; reps?: number; limit?: number; searchIfMissing?: boolean } = {},
 ): Promise<{ record: TuningRecord | null; cached: boolean; where: string }> {
   const s = await store();
   const all = await s.read();
@@ -201,7 +203,7 @@ export async function tuneEngine(
   const cached = !!record && record.version === TUNING_VERSION && !opts.force;
   if (!cached && opts.searchIfMissing === false) return { record: null, cached: false, where: s.where };
   if (!cached) {
-    record = await runTuning(engine, { reps: opts.reps });
+    record = await runTuning(engine, { reps: opts.reps, limit: opts.limit });
     all[key] = record;
     await s.write(all);
   }

@@ -85,7 +85,8 @@ describe('matmul vs float64 reference', () => {
   for (const cfg of variants) {
     const name = `${cfg.variant} tm${cfg.tm} tn${cfg.tn} wg${cfg.wgx}×${cfg.wgy} bk${cfg.bk}`;
     test(`variant ${name} on odd and round sizes`, async () => {
-      for (const c of [cases[2]!, cases[4]!, cases[5]!, cases[7]!, cases[9]!]) {
+      // Odd sizes both layouts, bias + GELU + residual, a shared residual, batched B: every code path once.
+      for (const c of [cases[4]!, cases[5]!, cases[9]!]) {
         const { out, ref } = await runCase(c, cfg);
         expectClose(out, ref, TOL.kernelF32, `${name}: ${describeCase(c)}`);
       }

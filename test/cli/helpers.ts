@@ -1,0 +1,40 @@
+/** Running the built CLI (dist/cli.js, rebuilt once per test file) as a user would, in a child process. */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'node_modules', '.cache', `cli-test-${process.pid}.mjs`);
+let built: Promise<unknown> | null = null;
+
+/** Bundles src/cli/main.ts the way scripts/build.mjs does (inside node_modules so 'webgpu' resolves). */
+export function buildCli(): Promise<unknown> {
+  built ??= build({
+    entryPoints: [join(ROOT, 'src/cli/main.ts')],
+    outfile: CLI,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    loader: { '.wgsl': 'text' },
+    external: ['webgpu'],
+    logLevel: 'silent',
+    banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
+  });
+  return built;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+  await buildCli();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 240_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr: stderr.replace(/^Warning: max\w+ artificially reduced.*\n/gm, '') });
+    });
+  });
+}
