@@ -39,14 +39,3 @@ export const normalizerSpec = (...fields: Uint8Array[]) => fBytes(3, concat(...f
 export const byteFallbackModel = () =>
   concat(baseModel(), ...Array.from({ length: 256 }, (_, b) => piece(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0, 6)), trainerSpec(fVarint(35, 1)));
 
-/** mulberry32: small seeded PRNG, so a failing fuzz run can be replayed from its printed seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

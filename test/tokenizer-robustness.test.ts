@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DirectorySource } from '../src/model/source-node.js';
 import { parseSentencePieceModel, SentencePieceProcessor, SiglipTokenizer } from '../src/model/tokenizer/index.js';
-import { baseModel, byteFallbackModel, concat, fBytes, fVarint, normalizerSpec, piece, prng, trainerSpec } from './tokenizer-helpers.js';
+import { baseModel, byteFallbackModel, concat, fBytes, fVarint, normalizerSpec, piece, trainerSpec } from './tokenizer-helpers.js';
+import { makeRng, testSeed } from './helpers/random.js';
 
-const SEED = Number(process.env.TOKENIZER_FUZZ_SEED ?? 0x5eed1234);
+// A fresh seed every run (printed; TEST_SEED=n replays it), as for every randomized test here.
+const SEED = testSeed('tokenizer fuzz');
 
 /** Random strings: code points from all planes, lone surrogates, whitespace, specials and punctuation mixed in. */
 function randomText(rand: () => number): string {
@@ -33,8 +35,7 @@ function randomText(rand: () => number): string {
 describe('fuzz', () => {
   const models = { base: baseModel(), byteFallback: byteFallbackModel() };
   it.each(Object.entries(models))('%s model: 3000 random strings never throw, ids stay in the vocabulary', (name, bytes) => {
-    console.log(`tokenizer fuzz (${name}) seed=${SEED} (set TOKENIZER_FUZZ_SEED to replay)`);
-    const rand = prng(SEED);
+    const rand = makeRng(SEED);
     const toks = [SiglipTokenizer.fromSentencePiece(bytes), SiglipTokenizer.fromSentencePiece(bytes, { doLowerCase: false })];
     for (let i = 0; i < 3000; i++) {
       const text = randomText(rand);
@@ -55,7 +56,7 @@ describe('fuzz', () => {
   });
 
   it('handles a 200k-character input in reasonable time', () => {
-    const rand = prng(SEED + 1);
+    const rand = makeRng(SEED + 1);
     let text = '';
     while (text.length < 200_000) text += randomText(rand);
     const tok = SiglipTokenizer.fromSentencePiece(baseModel());
@@ -80,14 +81,14 @@ describe('malformed model files', () => {
   it('empty file', () => expect(load(new Uint8Array(0))).toThrow(/bad\/spiece\.model: empty file/));
 
   it('truncated anywhere', () => {
-    const rand = prng(SEED + 2);
+    const rand = makeRng(SEED + 2);
     const cuts = [1, 2, 5, 10, 100, 1000, good.length - 1, good.length - 2, good.length - 100];
     for (let i = 0; i < 60; i++) cuts.push(1 + Math.floor(rand() * (good.length - 1)));
     for (const cut of cuts) expect(load(good.subarray(0, cut)), `cut at ${cut}`).toThrow(/bad\/spiece\.model: /);
   });
 
   it('random bytes', () => {
-    const rand = prng(SEED + 3);
+    const rand = makeRng(SEED + 3);
     for (let i = 0; i < 50; i++) {
       const b = Uint8Array.from({ length: 1 + Math.floor(rand() * 5000) }, () => Math.floor(rand() * 256));
       expect(load(b), `random file ${i}`).toThrow(/bad\/spiece\.model: /);
@@ -115,7 +116,7 @@ describe('malformed model files', () => {
 
   it('a broken charsmap header is an error; a garbage trie never crashes encoding', () => {
     expect(load(concat(good, normalizerSpec(fBytes(2, new Uint8Array([1, 2, 3])))))).toThrow(/precompiled_charsmap is broken/);
-    const rand = prng(SEED + 4);
+    const rand = makeRng(SEED + 4);
     const blob = Uint8Array.from({ length: 4 + 4096 + 200 }, () => Math.floor(rand() * 256));
     new DataView(blob.buffer).setUint32(0, 4096, true);
     const tok = SiglipTokenizer.fromSentencePiece(concat(good, normalizerSpec(fBytes(2, blob))));
