@@ -31,7 +31,7 @@ function asI32(t: { dtype: string; data: ArrayLike<number> | BigInt64Array }, wh
   throw new UsageError(`${what} is ${t.dtype}; expected int32 (I64 is converted)`);
 }
 
-export async function forward(o: CommonOptions & { inputs?: string; out?: string; hiddenStates?: boolean }): Promise<void> {
+export async function forward(o: CommonOptions & { inputs?: string; out?: string; hiddenStates?: boolean; profile?: boolean }): Promise<void> {
   if (!o.inputs) throw new UsageError('--inputs IN.safetensors is required');
   if (!o.out) throw new UsageError('--out OUT.safetensors is required');
   const src = new DirectorySource(dirname(o.inputs));
@@ -51,6 +51,17 @@ export async function forward(o: CommonOptions & { inputs?: string; out?: string
       { hiddenStates: o.hiddenStates },
     );
     const ms = performance.now() - t0;
+    if (o.profile) {
+      // One more, timed pass per tower: GPU time per op type (timestamp queries where the adapter has them).
+      for (const tower of towers) {
+        const batch = tower === 'vision' ? pv!.shape[0]! : ids!.shape[0]!;
+        const p = await model.profile(tower, batch);
+        process.stderr.write(`${tower} × ${batch}: ${p.total_ms.toFixed(1)} ms of GPU time (${p.clock})\n`);
+        for (const [op, e] of Object.entries(p.byOp).sort((a, b) => b[1].ms - a[1].ms)) {
+          process.stderr.write(`  ${op.padEnd(10)} ${e.ms.toFixed(1).padStart(9)} ms ${(100 * e.share).toFixed(1).padStart(5)}%  ${e.count} nodes\n`);
+        }
+      }
+    }
     await writeSafetensors(
       o.out,
       Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dtype: 'F32' as const, shape: v.shape, data: v.data }])),

@@ -50,6 +50,7 @@ export function buildProgram(): Command {
     .requiredOption('--inputs <in.safetensors>', 'pixel_values [B,3,H,W] float32 and/or input_ids [T,L] int32')
     .requiredOption('--out <out.safetensors>', 'outputs by HF names, float32')
     .option('--hidden-states', 'also save every layer\'s hidden states')
+    .option('--profile', 'then time one more pass per tower and print GPU time per op type to stderr')
     .action((o) => forward(o));
 
   program
