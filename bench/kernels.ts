@@ -143,6 +143,8 @@ export async function benchKernels(engine: Engine, ceilings: Ceilings, opts: Ker
         const ceil = ceilings.fma[opts.dtype];
         if (ceil) rec.fraction_of_ceiling = round(rec.gflops / ceil, 3);
       } else {
+        // Memory-bound: judged by bandwidth; the FLOP rate only places it on the roofline plot.
+        rec.gflops = round(c.flops / t.median_ms / 1e6, 3);
         rec.gbps = round(((c.bytes / 4) * esize) / t.median_ms / 1e6, 2);
         const ceil = ceilings.copy[opts.dtype];
         if (ceil) rec.fraction_of_ceiling = round(rec.gbps / ceil, 3);
