@@ -113,8 +113,9 @@ export function kernelCases(naive: boolean): Case[] {
   for (const b of [1, 8, 32]) {
     cases.push(matmulCase(b, 576, 1024, 1024), matmulCase(b, 576, 4096, 1024), matmulCase(b, 576, 1024, 4096));
   }
-  cases.push(matmulCase(1, 64, 1024, 1024), matmulCase(1, 1024, 1024, 1024), matmulCase(1, 4096, 4096, 4096));
-  if (naive) cases.push(matmulCase(1, 576, 4096, 1024, true), matmulCase(1, 1024, 1024, 1024, true));
+  // 577: the MLP of a ViT with a class token (the shape issue #2 quotes) beside SigLIP's own 576.
+  cases.push(matmulCase(1, 577, 4096, 1024), matmulCase(1, 64, 1024, 1024), matmulCase(1, 1024, 1024, 1024), matmulCase(1, 4096, 4096, 4096));
+  if (naive) cases.push(matmulCase(1, 577, 4096, 1024, true), matmulCase(1, 1024, 1024, 1024, true));
   cases.push(attentionCase(1, 577, 16, 64), attentionCase(1, 64, 16, 64), attentionCase(8, 577, 16, 64));
   cases.push(layerNormCase(577, 1024), layerNormCase(8 * 577, 1024), geluCase(577 * 4096));
   return cases;
