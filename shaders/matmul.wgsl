@@ -9,6 +9,9 @@
 //                switch; on GPUs it relies on the caches.
 //  - main_tiled: classic workgroup-memory tiling: a BM×BN tile per workgroup (BM = WG_Y·TM, BN = WG_X·TN),
 //                A and B staged through workgroup memory BK deep, each invocation TM×TN outputs.
+//  - main_rows:  a workgroup of TM rows, one column per invocation (an experiment for CPU drivers, kept as a
+//                tuner candidate; see PERFORMANCE.md for why it lost on lavapipe).
+//  - main_naive: one output per invocation: the benchmarks' baseline, never used for inference.
 // Both clamp load indices into range instead of branching (rows ≥ M and columns ≥ N read valid memory and are
 // never stored; A is zeroed past K so the extra products vanish).
 //
@@ -285,45 +288,4 @@ fn main_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc = fma(av, loadB1(bi), acc);
   }
   out[bIdx * p.strideC + row * p.ldc + col] = epilogue(bIdx, row, col, acc);
-}
-
-// ---------------------------------------------------------------------------------------------- main_lanes
-// For CPU drivers that run invocations as SIMD lanes (lavapipe, SwiftShader). There a value that differs between
-// lanes costs a load, a bounds check and an insert per lane, while a value the whole workgroup shares (its address
-// depends only on the workgroup, uniforms and loop counters) is loaded once and broadcast. So: one row of A per
-// invocation (the only per-lane load: 4 values per 4 k), and TN columns of B per workgroup, read as shared vec4s;
-// per 4 k each invocation does 4·TN multiply-adds for 4 per-lane loads.
-@compute @workgroup_size(WG_X, 1, 1)
-fn main_lanes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let bIdx = wid.z;
-  let row = wid.y * WG_X + lid;
-  let col0 = wid.x * TN;
-  let aRow = p.offA + bIdx * p.strideA + min(row, p.M - 1u) * p.lda;
-  let bBase = bIdx * p.strideB;
-  let lastCol = p.N - 1u;
-  var acc: array<vec4<f32>, TN4>;
-  for (var k = 0u; k < p.K; k += 4u) {
-    let av = loadA4(aRow, k);
-    for (var q = 0u; q < 4u; q++) {
-      let kk = min(k + q, p.K - 1u);
-      for (var j = 0u; j < TN4; j++) {
-#if TRANS_B
-        let c = min(vec4<u32>(col0 + 4u * j) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(lastCol));
-        let bv = vec4<f32>(loadB1(bBase + c.x * p.ldb + kk), loadB1(bBase + c.y * p.ldb + kk),
-                           loadB1(bBase + c.z * p.ldb + kk), loadB1(bBase + c.w * p.ldb + kk));
-#else
-        let rowStart = bBase + kk * p.ldb;
-        let bv = loadB4(rowStart + min(col0 + 4u * j, lastCol), rowStart + lastCol);
-#endif
-        acc[j] = fma(vec4<f32>(av[q]), bv, acc[j]);
-      }
-    }
-  }
-  if (row >= p.M) { return; }
-  for (var j = 0u; j < TN4; j++) {
-    for (var c = 0u; c < 4u; c++) {
-      let col = col0 + 4u * j + c;
-      if (col < p.N) { out[bIdx * p.strideC + row * p.ldc + col] = epilogue(bIdx, row, col, acc[j][c]); }
-    }
-  }
 }

@@ -13,7 +13,6 @@ const SOURCE = `${activations}\n${source}`;
 export const MATMUL_REG: KernelDef = { name: 'matmul_reg', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_reg' };
 export const MATMUL_ROWS: KernelDef = { name: 'matmul_rows', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_rows' };
 export const MATMUL_NAIVE: KernelDef = { name: 'matmul_naive', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_naive' };
-export const MATMUL_LANES: KernelDef = { name: 'matmul_lanes', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_lanes' };
 export const MATMUL_TILED: KernelDef = { name: 'matmul_tiled', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_tiled' };
 
 export type Activation = 'none' | 'gelu_tanh';
@@ -45,7 +44,7 @@ export interface MatmulGeometry {
 }
 
 export interface MatmulConfig {
-  variant: 'reg' | 'tiled' | 'rows' | 'naive' | 'lanes';
+  variant: 'reg' | 'tiled' | 'rows' | 'naive';
   /** Rows and columns per invocation (tn a multiple of 4; `rows`: tm rows per workgroup, tn unused). */
   tm: number;
   tn: number;
@@ -93,7 +92,7 @@ export const MATMUL_CANDIDATES: MatmulConfig[] = [
 ];
 
 export function configFits(engine: Engine, c: MatmulConfig): boolean {
-  const inv = c.variant === 'tiled' ? 256 : c.variant === 'rows' || c.variant === 'lanes' ? c.wgx : c.wgx * c.wgy;
+  const inv = c.variant === 'tiled' ? 256 : c.variant === 'rows' ? c.wgx : c.wgx * c.wgy;
   const shared = c.variant === 'tiled' ? c.bk * (c.tm + c.tn) * 16 * 4 : 0;
   return (
     inv <= engine.limits.maxComputeInvocationsPerWorkgroup &&
@@ -183,17 +182,16 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const tiled = cfg.variant === 'tiled';
   const rows = cfg.variant === 'rows';
   const naive = cfg.variant === 'naive';
-  const lanes = cfg.variant === 'lanes';
   const spec: Specialization = {
     dtype: a.dtype as 'f32' | 'f16',
     defines: {
       TM: cfg.tm, TN: cfg.tn, BK: cfg.bk, TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB,
       HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: act === 'gelu_tanh' ? 1 : 0,
     },
-    overrides: (tiled ? {} : rows || lanes ? { WG_X: cfg.wgx } : { WG_X: cfg.wgx, WG_Y: cfg.wgy }) as Record<string, number>,
+    overrides: (tiled ? {} : rows ? { WG_X: cfg.wgx } : { WG_X: cfg.wgx, WG_Y: cfg.wgy }) as Record<string, number>,
   };
-  const tileM = lanes ? cfg.wgx : naive ? cfg.wgy : rows ? cfg.tm : (tiled ? 16 : cfg.wgy) * cfg.tm;
-  const tileN = lanes ? cfg.tn : naive ? cfg.wgx : rows ? cfg.wgx : (tiled ? 16 : cfg.wgx) * cfg.tn;
+  const tileM = naive ? cfg.wgy : rows ? cfg.tm : (tiled ? 16 : cfg.wgy) * cfg.tm;
+  const tileN = naive ? cfg.wgx : rows ? cfg.wgx : (tiled ? 16 : cfg.wgx) * cfg.tn;
   const workgroups: [number, number, number] = [Math.ceil(g.N / tileN), Math.ceil(g.M / tileM), g.batch];
   const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
   if (workgroups.some((w) => w > maxDim)) throw new Error(`${name}: dispatch ${workgroups.join('×')} exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
@@ -205,7 +203,7 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const esize = a.dtype === 'f16' ? 2 : 4;
   const dummy = engine.dummy(a.dtype);
   return {
-    kernel: tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : lanes ? MATMUL_LANES : MATMUL_REG,
+    kernel: tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
     spec,
     tensors: [a, b, bias ?? dummy, residual ?? dummy, out],
     uniforms,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { configFits, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, type MatmulConfig } from '../../src/kernels/matmul.js';
+import { configFits, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, type MatmulConfig } from '../../src/kernels/matmul.js';
 import { expectClose, TOL } from '../helpers/compare.js';
 import { testEngine } from '../helpers/engine.js';
 import { makeRng, randn, testSeed } from '../helpers/random.js';
@@ -81,7 +81,8 @@ describe('matmul vs float64 reference', () => {
     });
   }
 
-  const variants = MATMUL_CANDIDATES.filter((cfg) => configFits(engine, cfg));
+  // Every variant, and the naive baseline the benchmarks compare against.
+  const variants = [...MATMUL_CANDIDATES, NAIVE_MATMUL].filter((cfg) => configFits(engine, cfg));
   for (const cfg of variants) {
     const name = `${cfg.variant} tm${cfg.tm} tn${cfg.tn} wg${cfg.wgx}×${cfg.wgy} bk${cfg.bk}`;
     test(`variant ${name} on odd and round sizes`, async () => {
