@@ -86,7 +86,7 @@ export function parsePreprocessorConfig(json: Partial<PreprocessorConfig> | Reco
     throw bad(
       'resample',
       `${JSON.stringify(resample)} is not supported: use 3 (BICUBIC, SigLIP's, bit-exact with PIL), or 2 (BILINEAR), ` +
-        '1 (LANCZOS), 4 (BOX), 5 (HAMMING); 0 (NEAREST) is not implemented',
+        '1 (LANCZOS), 4 (BOX), 5 (HAMMING); 0 (NEAREST) is not supported',
     );
   }
   const factor = j.rescale_factor ?? SIGLIP_DEFAULTS.rescale_factor;
