@@ -47,6 +47,7 @@ export class Engine implements TensorHost {
   readonly tuning = new Tuning();
   readonly stats: EngineStats = { buffersCreated: 0, pipelinesCreated: 0, bindGroupsCreated: 0, liveBuffers: 0, liveBytes: 0, peakLiveBytes: 0 };
 
+  /** Keeps Dawn's instance alive while the engine lives; dropped on dispose so a Node process can exit. */
   private gpu: GPU | null;
   private readonly live = new Map<GPUBuffer, number>();
   private readonly pipelines = new Map<string, CachedPipeline>();

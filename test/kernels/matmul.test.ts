@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { configFits, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, type MatmulConfig } from '../../src/kernels/matmul.js';
+import { configFits, MATMUL_CANDIDATES, matmulGeometry, matmulRef, NAIVE_MATMUL, type MatmulConfig } from '../../src/kernels/matmul.js';
 import { expectClose, TOL } from '../helpers/compare.js';
 import { testEngine } from '../helpers/engine.js';
 import { makeRng, randn, testSeed } from '../helpers/random.js';
