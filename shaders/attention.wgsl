@@ -66,6 +66,16 @@ fn loadV(base: u32, c: u32) -> vec4<f32> { return gather4(base, c, 2u); }
 #if SHARED_KV
 var<workgroup> kTile: array<vec4<f32>, KT * DV>;
 var<workgroup> vTile: array<vec4<f32>, KT * DV>;
+
+// Keys k0 .. k0 + KT − 1 (clamped to the last) into workgroup memory, all invocations sharing the copy.
+fn stageTile(k0: u32, kBase: u32, vBase: u32, lid: u32) {
+  for (var e = lid; e < KT * DV; e += WGQ) {
+    let key = min(k0 + e / DV, p.Lk - 1u);
+    kTile[e] = loadK(kBase + key * p.kRow, e % DV);
+    vTile[e] = loadV(vBase + key * p.vRow, e % DV);
+  }
+  workgroupBarrier();
+}
 #endif
 
 @compute @workgroup_size(WGQ, 1, 1)
@@ -88,12 +98,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var k0 = 0u; k0 < p.Lk; k0 += KT) {
     let n = min(KT, p.Lk - k0);
 #if SHARED_KV
-    for (var e = lid; e < KT * DV; e += WGQ) {
-      let key = min(k0 + e / DV, p.Lk - 1u);
-      kTile[e] = loadK(kBase + key * p.kRow, e % DV);
-      vTile[e] = loadV(vBase + key * p.vRow, e % DV);
-    }
-    workgroupBarrier();
+    stageTile(k0, kBase, vBase, lid);
 #endif
     var s: array<f32, KT>;
     var tmax = m;
@@ -178,12 +183,7 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   for (var k0 = 0u; k0 < p.Lk; k0 += KT) {
     let n = min(KT, p.Lk - k0);
 #if SHARED_KV
-    for (var e = lid; e < KT * DV; e += WGQ) {
-      let key = min(k0 + e / DV, p.Lk - 1u);
-      kTile[e] = loadK(kBase + key * p.kRow, e % DV);
-      vTile[e] = loadV(vBase + key * p.vRow, e % DV);
-    }
-    workgroupBarrier();
+    stageTile(k0, kBase, vBase, lid);
 #endif
     var s = array<vec4<f32>, KT>();
     var tmax = m;

@@ -25,6 +25,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve, sep } from 'node:path';
+// The demo server's Range parsing: one implementation of RFC 9110's byte ranges for both servers.
+import { parseRange } from '../../scripts/serve-demo.mjs';
 
 /** Response headers a cross-origin page may read (the rest of CORS: `Access-Control-Allow-Origin: *` on everything). */
 const CORS_EXPOSED = 'ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size, X-Error-Code, X-Error-Message, Content-Range, Accept-Ranges, Content-Length';
@@ -137,7 +139,7 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
     if (fault?.status) return void res.writeHead(fault.status, headers).end();
     let data: Uint8Array = readFileSync(e.path);
     if (fault?.truncateTo !== undefined) data = data.subarray(0, fault.truncateTo);
-    const range = fault?.ignoreRange ? undefined : parseRange(req.headers.range, data.byteLength);
+    const range = fault?.ignoreRange ? null : parseRange(req.headers.range, data.byteLength);
     if (range === 'unsatisfiable') {
       return void res.writeHead(416, { ...headers, 'Content-Range': `bytes */${data.byteLength}` }).end();
     }
@@ -222,22 +224,6 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
       await Promise.all([stop(server), stop(cdnServer)]);
     },
   };
-}
-
-/** `bytes=a-b`, `bytes=a-`, `bytes=-n` → [from, to) within `size`; undefined when absent or not understood. */
-function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
-  const m = header && /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  let from: number;
-  let to: number;
-  if (m[1] === '') {
-    from = Math.max(0, size - Number(m[2]));
-    to = size;
-  } else {
-    from = Number(m[1]);
-    to = m[2] === '' ? size : Math.min(size, Number(m[2]) + 1);
-  }
-  return from >= size || from >= to ? 'unsatisfiable' : [from, to];
 }
 
 /** In-memory CacheStorage (only what browser code here uses: open → match / put / delete / keys), for Node tests. */
