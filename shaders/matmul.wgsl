@@ -19,79 +19,12 @@
 // contiguous axis), HAS_BIAS, HAS_RES, ACT (0 none, 1 gelu_tanh), BK (main_tiled only).
 // Napkin math, register tile TM×TN with vec4 loads: per 4 k, TM + TN/4·4 vec4 loads feed TM·TN multiply-adds.
 
-struct Params {
-  M: u32, N: u32, K: u32, batch: u32,
-  lda: u32, ldb: u32, ldc: u32, ldr: u32,
-  strideA: u32, strideB: u32, strideC: u32, strideR: u32,
-  offA: u32, pad0: u32, pad1: u32, pad2: u32,
-}
-
-#if VEC_A
-@group(0) @binding(0) var<storage, read> a4: array<vec4<T>>;
-#else
-@group(0) @binding(0) var<storage, read> a1: array<T>;
-#endif
-#if VEC_B
-@group(0) @binding(1) var<storage, read> b4: array<vec4<T>>;
-#else
-@group(0) @binding(1) var<storage, read> b1: array<T>;
-#endif
-@group(0) @binding(2) var<storage, read> bias: array<T>;
-@group(0) @binding(3) var<storage, read> res: array<T>;
-@group(0) @binding(4) var<storage, read_write> out: array<T>;
-@group(0) @binding(5) var<uniform> p: Params;
+// Bindings, loaders and the epilogue are in matmul-common.wgsl (prepended by src/kernels/matmul.ts).
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
 const TN4 = TN / 4;
-
-// A[row, k..k+3] (row already clamped, `base` = its first element); zero past K.
-fn loadA4(base: u32, k: u32) -> vec4<f32> {
-#if VEC_A
-  // K % 4 == 0 here, so a vec4 is wholly inside or wholly past K (only main_tiled's last BK tile goes past).
-  // select, not an early return: no control flow, so loops around this unroll.
-  return select(vec4<f32>(0.0), vec4<f32>(a4[(base + min(k, p.K - 4u)) / 4u]), k < p.K);
-#else
-  let kk = vec4<u32>(k, k + 1u, k + 2u, k + 3u);
-  let i = min(vec4<u32>(base) + kk, vec4<u32>(arrayLength(&a1) - 1u));
-  let v = vec4<f32>(f32(a1[i.x]), f32(a1[i.y]), f32(a1[i.z]), f32(a1[i.w]));
-  return select(vec4<f32>(0.0), v, kk < vec4<u32>(p.K));
-#endif
-}
-
-// Four consecutive elements of a B row starting at flat index `i` (within its row, clamped by the caller).
-fn loadB4(i: u32, rowEnd: u32) -> vec4<f32> {
-#if VEC_B
-  return vec4<f32>(b4[i / 4u]);
-#else
-  let j = min(vec4<u32>(i, i + 1u, i + 2u, i + 3u), vec4<u32>(rowEnd));
-  return vec4<f32>(f32(b1[j.x]), f32(b1[j.y]), f32(b1[j.z]), f32(b1[j.w]));
-#endif
-}
-
-// One element of B at flat index i.
-fn loadB1(i: u32) -> f32 {
-#if VEC_B
-  return f32(b4[i / 4u][i % 4u]);
-#else
-  return f32(b1[i]);
-#endif
-}
-
-fn epilogue(bIdx: u32, row: u32, col: u32, acc: f32) -> T {
-  var v = acc;
-#if HAS_BIAS
-  v += f32(bias[col]);
-#endif
-#if ACT
-  v = gelu_tanh(v);
-#endif
-#if HAS_RES
-  v += f32(res[bIdx * p.strideR + row * p.ldr + col]);
-#endif
-  return T(v);
-}
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main_reg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {

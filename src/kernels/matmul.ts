@@ -1,15 +1,23 @@
 /**
  * matmul: C = act(A·B' + bias) + residual, B' = B or Bᵀ (linear weights are stored [out, in]: transposeB).
  * Kernel variants (shaders/matmul.wgsl): `reg` (register tiles, no workgroup memory) and `tiled` (workgroup-memory
- * tiles). Which one, and which tile sizes, is a per-adapter choice (src/runtime/tuning.ts); the math is the same.
+ * tiles); shaders/matmul-sgmat.wgsl: `sgmat` (subgroup matrices, where the adapter has them). Which one, and which
+ * tile sizes, is a per-adapter choice (src/runtime/tuner.ts); the math is the same.
  */
 import activations from '../../shaders/activations.wgsl';
+import common from '../../shaders/matmul-common.wgsl';
+import sgmatSource from '../../shaders/matmul-sgmat.wgsl';
 import source from '../../shaders/matmul.wgsl';
+import type { SubgroupMatrixConfig } from '../runtime/device.js';
 import type { Engine } from '../runtime/engine.js';
 import { packUniforms, type KernelCall, type KernelDef, type Specialization } from '../runtime/kernel.js';
 import { formatShape, shapeSize, type Tensor } from '../runtime/tensor.js';
 
-const SOURCE = `${activations}\n${source}`;
+const SOURCE = `${activations}\n${common}\n${source}`;
+const SGMAT_SOURCE = `${activations}\n${common}\n${sgmatSource}`;
+export const MATMUL_SGMAT: KernelDef = { name: 'matmul_sgmat', source: SGMAT_SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_sgmat' };
+/** The adapter feature the `sgmat` variant needs. */
+export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
 export const MATMUL_REG: KernelDef = { name: 'matmul_reg', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_reg' };
 export const MATMUL_ROWS: KernelDef = { name: 'matmul_rows', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_rows' };
 export const MATMUL_NAIVE: KernelDef = { name: 'matmul_naive', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_naive' };
@@ -44,15 +52,32 @@ export interface MatmulGeometry {
 }
 
 export interface MatmulConfig {
-  variant: 'reg' | 'tiled' | 'rows' | 'naive';
-  /** Rows and columns per invocation (tn a multiple of 4; `rows`: tm rows per workgroup, tn unused). */
+  variant: 'reg' | 'tiled' | 'rows' | 'naive' | 'sgmat';
+  /**
+   * Rows and columns per invocation (tn a multiple of 4; `rows`: tm rows per workgroup, tn unused; `sgmat`: result
+   * matrices per workgroup tile, down and across).
+   */
   tm: number;
   tn: number;
-  /** Workgroup size (reg; tiled is always 16×16). */
+  /** Workgroup size (reg; tiled is always 16×16; sgmat: wgx = the adapter's maximum subgroup size, wgy = 1). */
   wgx: number;
   wgy: number;
-  /** k depth of a staged tile (tiled). */
+  /** k depth of a staged tile (tiled, sgmat). */
   bk: number;
+  /** sgmat only: the subgroup-matrix shape (one of the adapter's configurations) and its result type. */
+  mma?: SgmatShape;
+}
+
+export interface SgmatShape {
+  m: number;
+  n: number;
+  k: number;
+  result: 'f32' | 'f16';
+  /**
+   * Run the kernel's plain-WGSL stand-in for the subgroup-matrix builtins (same semantics, far slower): how the
+   * tests check this variant's tiling on adapters without the feature. Never chosen by the tuner.
+   */
+  emulate?: boolean;
 }
 
 /** The one-output-per-invocation baseline (benchmarks only). */
@@ -92,6 +117,7 @@ export const MATMUL_CANDIDATES: MatmulConfig[] = [
 ];
 
 export function configFits(engine: Engine, c: MatmulConfig): boolean {
+  if (c.variant === 'sgmat') return sgmatProblem(engine, c) === null;
   const inv = c.variant === 'tiled' ? 256 : c.variant === 'rows' ? c.wgx : c.wgx * c.wgy;
   const shared = c.variant === 'tiled' ? c.bk * (c.tm + c.tn) * 16 * 4 : 0;
   return (
@@ -102,10 +128,61 @@ export function configFits(engine: Engine, c: MatmulConfig): boolean {
   );
 }
 
-/** The adapter's tuned choice for B stored [N, K] (transposeB) or [K, N]; the built-in default otherwise. */
-export function defaultMatmulConfig(engine: Engine, transposeB = true): MatmulConfig {
-  const tuned = engine.tuning.get<MatmulConfig>(transposeB ? 'matmul:nk' : 'matmul:kn');
-  if (tuned && configFits(engine, tuned)) return tuned;
+// ------------------------------------------------------------------------------------- subgroup matrices
+
+/** Why an `sgmat` config cannot run on this engine (at this dtype, when given), or null when it can. */
+export function sgmatProblem(engine: Engine, c: MatmulConfig, dtype?: 'f32' | 'f16'): string | null {
+  const s = c.mma;
+  if (!s) return 'an sgmat config needs its subgroup-matrix shape (mma)';
+  const TILE_M = c.tm * s.m;
+  const TILE_N = c.tn * s.n;
+  if (c.bk % s.k !== 0 || c.bk % 4 !== 0 || TILE_N % 4 !== 0) return `BK ${c.bk} must be a multiple of 4 and of K ${s.k}; the tile width a multiple of 4`;
+  const esize = dtype === 'f16' ? 2 : 4;
+  const shared = (TILE_M + TILE_N) * c.bk * esize + s.m * s.n * 4;
+  if (shared > engine.limits.maxComputeWorkgroupStorageSize) return `needs ${shared} bytes of workgroup memory, over the device's ${engine.limits.maxComputeWorkgroupStorageSize}`;
+  if (c.wgx > engine.limits.maxComputeInvocationsPerWorkgroup || c.wgx > engine.limits.maxComputeWorkgroupSizeX || c.wgy !== 1) {
+    return `a workgroup of ${c.wgx}×${c.wgy} does not fit (one row of at most ${engine.limits.maxComputeWorkgroupSizeX})`;
+  }
+  if (s.emulate) return null;
+  if (!engine.features.has(SUBGROUP_MATRIX_FEATURE)) {
+    return `${engine.info.name} offers no subgroup matrices (feature ${SUBGROUP_MATRIX_FEATURE}; in Node it needs SIGLIP_WEBGPU_DAWN_FLAGS='enable-dawn-features=allow_unsafe_apis,use_vulkan_memory_model' and a driver with cooperative matrices)`;
+  }
+  if (c.wgx % Math.max(1, engine.info.subgroupMaxSize) !== 0) return `the workgroup width ${c.wgx} is not a multiple of the maximum subgroup size ${engine.info.subgroupMaxSize}`;
+  const match = engine.info.subgroupMatrixConfigs.some(
+    (m) => m.M === s.m && m.N === s.n && m.K === s.k && m.resultComponentType === s.result && (!dtype || m.componentType === dtype),
+  );
+  if (!match) return `${engine.info.name} has no ${dtype ?? ''} subgroup matrix ${s.m}×${s.n}×${s.k} with ${s.result} results`;
+  return null;
+}
+
+/**
+ * The `sgmat` candidates for this adapter and dtype: each of its subgroup-matrix shapes with inputs of that dtype
+ * (f32 results preferred: f16 inputs still accumulate in f32), at a few tile sizes that fit its workgroup memory.
+ */
+export function sgmatCandidates(engine: Engine, dtype: 'f32' | 'f16'): MatmulConfig[] {
+  if (!engine.features.has(SUBGROUP_MATRIX_FEATURE)) return [];
+  const shapes = engine.info.subgroupMatrixConfigs.filter((m: SubgroupMatrixConfig) => m.componentType === dtype);
+  const withF32 = shapes.filter((m) => m.resultComponentType === 'f32');
+  const out: MatmulConfig[] = [];
+  for (const m of withF32.length ? withF32 : shapes.filter((x) => x.resultComponentType === dtype)) {
+    const mma: SgmatShape = { m: m.M, n: m.N, k: m.K, result: m.resultComponentType as 'f32' | 'f16' };
+    const bk = Math.max(2 * m.K, 16);
+    for (const [tm, tn] of [[2, 2], [2, 4], [4, 2], [4, 4]] as const) {
+      const c: MatmulConfig = { variant: 'sgmat', tm, tn, wgx: engine.info.subgroupMaxSize, wgy: 1, bk, mma };
+      if (sgmatProblem(engine, c, dtype) === null) out.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * The adapter's tuned choice for B stored [N, K] (transposeB) or [K, N] at a dtype (f16 tuned apart where the
+ * tuner measured it: subgroup matrices may exist for one dtype only); the built-in default otherwise.
+ */
+export function defaultMatmulConfig(engine: Engine, transposeB = true, dtype: 'f32' | 'f16' = 'f32'): MatmulConfig {
+  const key = transposeB ? 'matmul:nk' : 'matmul:kn';
+  const tuned = (dtype === 'f16' ? engine.tuning.get<MatmulConfig>(`${key}:f16`) : undefined) ?? engine.tuning.get<MatmulConfig>(key);
+  if (tuned && (tuned.variant === 'sgmat' ? sgmatProblem(engine, tuned, dtype) === null : configFits(engine, tuned))) return tuned;
   // Big register tiles only where the driver compiles them quickly (lavapipe); other CPU drivers (SwiftShader)
   // take minutes to compile a tm 8 × tn 16 kernel, so they start from small tiles until tuned.
   const d = engine.info.family === 'lavapipe' ? (transposeB ? DEFAULT_CPU_MATMUL_NK : DEFAULT_CPU_MATMUL)
@@ -160,12 +237,13 @@ function lastIndex(batch: number, stride: number, rows: number, ld: number, cols
 export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const { a, b, out, bias, residual, geometry: g } = args;
   const act = args.activation ?? 'none';
-  const cfg = args.config ?? defaultMatmulConfig(engine, args.geometry.transposeB);
   const name = `matmul [${g.batch}×${g.M}×${g.K}]·[${g.K}×${g.N}]${g.transposeB ? ' (Bᵀ)' : ''}`;
+  if (a.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+  const dtype = a.dtype as 'f32' | 'f16';
+  const cfg = args.config ?? defaultMatmulConfig(engine, args.geometry.transposeB, dtype);
   for (const [t, n] of [[b, 'b'], [out, 'out'], [bias, 'bias'], [residual, 'residual']] as const) {
     if (t && t.dtype !== a.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, a is ${a.dtype}; all operands must share a dtype`);
   }
-  if (a.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
   for (const v of [g.batch, g.M, g.N, g.K]) if (!(Number.isInteger(v) && v >= 1)) throw new Error(`${name}: sizes must be positive integers`);
   const need = (t: Tensor, n: string, last: number) => {
     if (last > t.size) throw new Error(`${name}: ${n} ${formatShape(t.shape)} is too small (needs ${last} elements)`);
@@ -182,16 +260,34 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const tiled = cfg.variant === 'tiled';
   const rows = cfg.variant === 'rows';
   const naive = cfg.variant === 'naive';
-  const spec: Specialization = {
-    dtype: a.dtype as 'f32' | 'f16',
-    defines: {
-      TM: cfg.tm, TN: cfg.tn, BK: cfg.bk, TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB,
-      HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: act === 'gelu_tanh' ? 1 : 0,
-    },
-    overrides: (tiled ? {} : rows ? { WG_X: cfg.wgx } : { WG_X: cfg.wgx, WG_Y: cfg.wgy }) as Record<string, number>,
-  };
-  const tileM = naive ? cfg.wgy : rows ? cfg.tm : (tiled ? 16 : cfg.wgy) * cfg.tm;
-  const tileN = naive ? cfg.wgx : rows ? cfg.wgx : (tiled ? 16 : cfg.wgx) * cfg.tn;
+  const sgmat = cfg.variant === 'sgmat';
+  const io = { TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB, HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: act === 'gelu_tanh' ? 1 : 0 };
+  let spec: Specialization;
+  let tileM: number;
+  let tileN: number;
+  if (sgmat) {
+    const problem = sgmatProblem(engine, cfg, dtype);
+    if (problem) throw new Error(`${name}: subgroup-matrix variant unusable: ${problem}`);
+    const s = cfg.mma!;
+    spec = {
+      dtype,
+      aliases: { CT: dtype, RT: s.result },
+      enables: s.emulate ? [] : ['subgroups', 'chromium_experimental_subgroup_matrix'],
+      // The offsets are workgroup-uniform, but the values loaded from workgroup memory are not provably so.
+      diagnosticsOff: s.emulate ? [] : ['chromium.subgroup_matrix_uniformity'],
+      defines: { SM: s.m, SN: s.n, SK: s.k, RM: cfg.tm, RN: cfg.tn, BK: cfg.bk, WG: cfg.wgx, SGMAT: !s.emulate, ...io },
+    };
+    tileM = cfg.tm * s.m;
+    tileN = cfg.tn * s.n;
+  } else {
+    spec = {
+      dtype,
+      defines: { TM: cfg.tm, TN: cfg.tn, BK: cfg.bk, ...io },
+      overrides: (tiled ? {} : rows ? { WG_X: cfg.wgx } : { WG_X: cfg.wgx, WG_Y: cfg.wgy }) as Record<string, number>,
+    };
+    tileM = naive ? cfg.wgy : rows ? cfg.tm : (tiled ? 16 : cfg.wgy) * cfg.tm;
+    tileN = naive ? cfg.wgx : rows ? cfg.wgx : (tiled ? 16 : cfg.wgx) * cfg.tn;
+  }
   const workgroups: [number, number, number] = [Math.ceil(g.N / tileN), Math.ceil(g.M / tileM), g.batch];
   const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
   if (workgroups.some((w) => w > maxDim)) throw new Error(`${name}: dispatch ${workgroups.join('×')} exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
@@ -203,7 +299,7 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const esize = a.dtype === 'f16' ? 2 : 4;
   const dummy = engine.dummy(a.dtype);
   return {
-    kernel: tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
+    kernel: sgmat ? MATMUL_SGMAT : tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
     spec,
     tensors: [a, b, bias ?? dummy, residual ?? dummy, out],
     uniforms,

@@ -4,8 +4,27 @@
  * loss into state that the engine rethrows (never silent zeros).
  */
 
-/** Optional features the engine uses when the adapter has them. */
-export const USEFUL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+/**
+ * Optional features the engine uses when the adapter has them. Subgroup matrices (tensor cores) are experimental:
+ * adapters offer them only with Dawn's `allow_unsafe_apis` (see DAWN_FLAGS_ENV).
+ */
+export const USEFUL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix'] as const;
+
+/**
+ * In Node, extra Dawn flags from the environment, separated by spaces, e.g.
+ * SIGLIP_WEBGPU_DAWN_FLAGS='enable-dawn-features=allow_unsafe_apis,use_vulkan_memory_model' to expose subgroup
+ * matrices on Vulkan adapters that have VK_KHR_cooperative_matrix.
+ */
+export const DAWN_FLAGS_ENV = 'SIGLIP_WEBGPU_DAWN_FLAGS';
+
+/** One matrix-multiply shape the adapter's subgroup matrices support (GPUSubgroupMatrixConfig). */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
 
 /** Limits raised to whatever the adapter allows: the engine checks every buffer against the granted values. */
 const RAISED_LIMITS = [
@@ -38,6 +57,10 @@ export interface AdapterDescription {
   architecture: string;
   device: string;
   description: string;
+  /** Largest subgroup size the adapter may use (0 when it does not say). */
+  subgroupMaxSize: number;
+  /** Subgroup-matrix shapes, when the adapter offers `chromium-experimental-subgroup-matrix` (else empty). */
+  subgroupMatrixConfigs: SubgroupMatrixConfig[];
   /** One line for reports: "lavapipe (llvmpipe (LLVM 19.1.7, 256 bits)) / vulkan". */
   name: string;
   /** True for CPU implementations (lavapipe, SwiftShader): barriers are expensive there. */
@@ -62,10 +85,15 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 }
 
+export function dawnFlagsFromEnv(): string[] {
+  const v = typeof process !== 'undefined' ? process.env?.[DAWN_FLAGS_ENV] : undefined;
+  return v ? v.split(/\s+/).filter(Boolean) : [];
+}
+
 async function platformGpu(opts: DeviceOptions): Promise<GPU> {
   if (opts.gpu) return opts.gpu;
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu && !(isNode() && (opts.adapter || opts.dawnFlags?.length))) return nav.gpu;
+  if (nav?.gpu && !(isNode() && (opts.adapter || opts.dawnFlags?.length || dawnFlagsFromEnv().length))) return nav.gpu;
   if (!isNode()) {
     throw new Error(
       'WebGPU is not available in this browser (navigator.gpu is missing). Use a browser with WebGPU enabled ' +
@@ -78,7 +106,7 @@ async function platformGpu(opts: DeviceOptions): Promise<GPU> {
   } catch (e) {
     throw new Error(`cannot load the 'webgpu' package (Dawn for Node): ${(e as Error).message}. Run npm install.`);
   }
-  const flags = [...(opts.dawnFlags ?? [])];
+  const flags = [...(opts.dawnFlags ?? []), ...dawnFlagsFromEnv()];
   if (opts.adapter) flags.push(`adapter=${opts.adapter}`);
   try {
     return mod.create(flags);
@@ -99,7 +127,14 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
     (i as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
   const parts = [description || device || architecture, vendor].filter(Boolean);
   const family = /llvmpipe|lavapipe/.test(text) ? 'lavapipe' : /swiftshader/.test(text) ? 'swiftshader' : isCpu ? 'cpu' : 'gpu';
-  return { vendor, architecture, device, description, name: parts.join(' / ') || 'unknown adapter', isCpu, family };
+  const ext = i as (GPUAdapterInfo & { subgroupMaxSize?: number; subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[] }) | undefined;
+  const subgroupMatrixConfigs = [...(ext?.subgroupMatrixConfigs ?? [])].map((c) => ({
+    componentType: String(c.componentType), resultComponentType: String(c.resultComponentType), M: Number(c.M), N: Number(c.N), K: Number(c.K),
+  }));
+  return {
+    vendor, architecture, device, description, name: parts.join(' / ') || 'unknown adapter', isCpu, family,
+    subgroupMaxSize: Number(ext?.subgroupMaxSize ?? 0), subgroupMatrixConfigs,
+  };
 }
 
 /** A setup hint for the commonest failure: no Vulkan driver on a Linux machine without a GPU. */

@@ -39,7 +39,7 @@ export interface KernelCall {
 
 export function pipelineKey(kernel: KernelDef, spec: Specialization): string {
   const sorted = (o?: Record<string, unknown>) => (o ? Object.keys(o).sort().map((k) => `${k}=${String(o[k])}`).join(',') : '');
-  return `${kernel.name}|${spec.dtype ?? 'f32'}|${(spec.enables ?? []).join('+')}|${sorted(spec.aliases)}|${sorted(spec.defines)}|${sorted(spec.overrides)}`;
+  return `${kernel.name}|${spec.dtype ?? 'f32'}|${(spec.enables ?? []).join('+')}|${(spec.diagnosticsOff ?? []).join('+')}|${sorted(spec.aliases)}|${sorted(spec.defines)}|${sorted(spec.overrides)}`;
 }
 
 /** Packs uniforms: each entry is ['u32' | 'i32' | 'f32', value], one 4-byte word each, in struct order. */

@@ -2,7 +2,7 @@
  * The one text transformation applied to shader sources (everything else is `override` constants and uniforms):
  *
  *  1. A header is prepended: `enable f16;` when any element type is f16 (and `enable X;` for each of
- *     `enables`); `alias T = f32;` (or f16) naming the
+ *     `enables`); `diagnostic(off, X);` for each of `diagnosticsOff`; `alias T = f32;` (or f16) naming the
  *     storage element type (more aliases via `aliases`); then `const NAME = value;` for each numeric or boolean
  *     define, as abstract WGSL constants, usable as array sizes and loop bounds (which `override` cannot size).
  *  2. Lines between `#if NAME` / `#if !NAME`, `#else` and `#endif` (nestable, each on its own line) are kept or
@@ -15,6 +15,8 @@ export interface ShaderSpec {
   dtype?: 'f32' | 'f16';
   /** WGSL extensions to enable besides f16 (which follows from the aliases), e.g. ['subgroups']. */
   enables?: string[];
+  /** Diagnostics to switch off for the whole module, e.g. ['chromium.subgroup_matrix_uniformity']. */
+  diagnosticsOff?: string[];
   /** More aliases, e.g. { W: 'f16' } for weights stored apart from activations. */
   aliases?: Record<string, 'f32' | 'f16' | 'i32' | 'u32'>;
   defines?: Record<string, number | boolean>;
@@ -26,6 +28,7 @@ export function preprocessWgsl(source: string, spec: ShaderSpec, name = 'shader'
   const header: string[] = [];
   if (Object.values(aliases).includes('f16')) header.push('enable f16;');
   for (const e of spec.enables ?? []) header.push(`enable ${e};`);
+  for (const d of spec.diagnosticsOff ?? []) header.push(`diagnostic(off, ${d});`);
   for (const [k, v] of Object.entries(aliases)) header.push(`alias ${k} = ${v};`);
   for (const [k, v] of Object.entries(defines)) {
     if (typeof v === 'boolean') header.push(`const ${k} = ${v};`);

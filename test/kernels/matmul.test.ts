@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { configFits, MATMUL_CANDIDATES, matmulGeometry, matmulRef, NAIVE_MATMUL, type MatmulConfig } from '../../src/kernels/matmul.js';
+import {
+  configFits, defaultMatmulConfig, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, sgmatCandidates,
+  SUBGROUP_MATRIX_FEATURE, type MatmulConfig,
+} from '../../src/kernels/matmul.js';
+import type { Engine } from '../../src/runtime/engine.js';
+import { preprocessWgsl } from '../../src/runtime/wgsl-preprocess.js';
 import { expectClose, TOL } from '../helpers/compare.js';
 import { testEngine } from '../helpers/engine.js';
 import { makeRng, randn, testSeed } from '../helpers/random.js';
@@ -107,6 +112,94 @@ describe('matmul vs float64 reference', () => {
     }
   });
 });
+
+// The subgroup-matrix variant. No adapter here has subgroup matrices, so its tiling (staging, zero padding, matrix
+// offsets and strides, both B layouts, the epilogue) runs with the kernel's plain-WGSL stand-in for the five
+// builtins; what only hardware can check (the builtins themselves) the tuner checks on the adapter before choosing
+// the variant (test/runtime/tuner.test.ts).
+describe('matmul on subgroup matrices (stand-in builtins)', () => {
+  const sg = Math.max(engine.info.subgroupMaxSize, 4);
+  // Each case is a compile of its own, and lavapipe compiles the stand-in's unrolled products slowly: the cases
+  // are split between the configs so that together they cover 1×1×1, odd sizes, both layouts, bias + GELU +
+  // residual, a shared residual and batched B.
+  const emulated: Array<{ cfg: MatmulConfig; cases: Case[] }> = [
+    { cfg: { variant: 'sgmat', tm: 2, tn: 2, wgx: sg, wgy: 1, bk: 16, mma: { m: 8, n: 8, k: 8, result: 'f32', emulate: true } }, cases: [cases[4]!, cases[9]!] },
+    // Non-square matrices catch rows and columns swapped; a workgroup of two subgroups, BK = K.
+    { cfg: { variant: 'sgmat', tm: 2, tn: 1, wgx: 2 * sg, wgy: 1, bk: 8, mma: { m: 4, n: 8, k: 8, result: 'f32', emulate: true } }, cases: [cases[0]!, cases[3]!, cases[5]!, cases[10]!] },
+  ];
+  for (const { cfg, cases: cs } of emulated) {
+    const s = cfg.mma!;
+    const name = `${s.m}×${s.n}×${s.k} tiles ${cfg.tm}×${cfg.tn} bk${cfg.bk} wg${cfg.wgx}`;
+    test(`f32, ${name}`, async () => {
+      for (const c of cs) {
+        const { out, ref } = await runCase(c, cfg);
+        expectClose(out, ref, TOL.kernelF32, `sgmat ${name}: ${describeCase(c)}`);
+      }
+    });
+  }
+
+  test.runIf(engine.hasF16)('f16 inputs, f32 results', async () => {
+    const { out, ref } = await runCase(cases[4]!, emulated[1]!.cfg, 'f16');
+    expectClose(out, ref, TOL.f16, `sgmat f16: ${describeCase(cases[4]!)}`);
+  });
+
+  test('without the feature: no candidates, a clear error when forced, the default when tuned', () => {
+    expect(engine.features.has(SUBGROUP_MATRIX_FEATURE)).toBe(false);
+    expect(sgmatCandidates(engine, 'f32')).toEqual([]);
+    const hw: MatmulConfig = { ...emulated[0]!.cfg, mma: { m: 8, n: 8, k: 8, result: 'f32' } };
+    const a = engine.tensor(new Float32Array(64), [8, 8]);
+    expect(() => engine.ops.matmul(a, a, { config: hw })).toThrow(/subgroup-matrix variant unusable: .*offers no subgroup matrices.*allow_unsafe_apis/);
+    const before = engine.tuning.get('matmul:kn');
+    engine.tuning.set('matmul:kn', hw);
+    try {
+      expect(defaultMatmulConfig(engine, false).variant).not.toBe('sgmat');
+    } finally {
+      engine.tuning.set('matmul:kn', before);
+    }
+  });
+
+  test('with the feature (an adapter described as having it): real builtins, shapes from the adapter', () => {
+    // An engine that reports what a Vulkan GPU with cooperative matrices reports; nothing is dispatched.
+    const fake = Object.create(engine, {
+      features: { value: new Set([...engine.features, SUBGROUP_MATRIX_FEATURE, 'shader-f16']) },
+      info: {
+        value: {
+          ...engine.info,
+          subgroupMaxSize: 32,
+          subgroupMatrixConfigs: [
+            { componentType: 'f16', resultComponentType: 'f16', M: 16, N: 16, K: 16 },
+            { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 },
+          ],
+        },
+      },
+      limits: { value: { ...limitsOf(engine), maxComputeWorkgroupStorageSize: 49152 } },
+    }) as Engine;
+    expect(sgmatCandidates(fake, 'f32')).toEqual([]);
+    const cands = sgmatCandidates(fake, 'f16');
+    expect(cands.length).toBeGreaterThan(0);
+    for (const c of cands) expect(c).toMatchObject({ variant: 'sgmat', wgx: 32, mma: { m: 16, n: 16, k: 16, result: 'f32' } });
+    const a = engine.tensor(new Float32Array(64 * 64), [64, 64]);
+    const { g } = matmulGeometry([64, 64], [64, 64], true);
+    expect(() => matmulCall(fake, { a, b: a, out: a, geometry: g, config: cands[0] })).toThrow(/no f32 subgroup matrix 16×16×16/);
+    // The f16 call's shader: the extension enabled, the builtins in, the stand-in out.
+    const fakeA = { ...a, dtype: 'f16', size: a.size, shape: a.shape } as unknown as typeof a;
+    const call = matmulCall(fake, { a: fakeA, b: fakeA, out: fakeA, geometry: g, config: cands[0] });
+    const code = preprocessWgsl(call.kernel.source, call.spec);
+    expect(code).toContain('enable chromium_experimental_subgroup_matrix;');
+    expect(code).toContain('diagnostic(off, chromium.subgroup_matrix_uniformity);');
+    expect(code).toMatch(/alias RT = f32;/);
+    expect(code).toContain('subgroupMatrixMultiplyAccumulate(a, b, c)');
+    expect(code).not.toContain('struct AccM');
+    expect(call.workgroups).toEqual([64 / (16 * cands[0]!.tn), 64 / (16 * cands[0]!.tm), 1]);
+    a.dispose();
+  });
+});
+
+function limitsOf(e: Engine): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k in e.limits) out[k] = (e.limits as unknown as Record<string, number>)[k]!;
+  return out;
+}
 
 describe('matmul call validation', () => {
   test('mismatched inner dimensions name both shapes', () => {
