@@ -153,7 +153,7 @@ export async function benchKernels(engine: Engine, ceilings: Ceilings, opts: Ker
       rec.intensity = round(c.flops / ((c.bytes / 4) * esize), 2);
       if (c.name === 'matmul') {
         const layout = engine.tuning.get<string>('weightLayout') ?? 'nk';
-        rec.variant = { ...defaultMatmulConfig(engine, layout === 'nk'), weights: layout };
+        rec.variant = { ...defaultMatmulConfig(engine, layout === 'nk', opts.dtype), weights: layout };
       }
       records.push(rec);
     } finally {

@@ -1,4 +1,5 @@
 /** `info`: the adapter, its limits and features, as the engine sees them. */
+import { SUBGROUP_MATRIX_FEATURE } from '../kernels/matmul.js';
 import { createEngine } from '../runtime/engine.js';
 import { engineOptions, print, type CommonOptions } from './common.js';
 
@@ -21,11 +22,14 @@ export async function info(o: CommonOptions): Promise<void> {
       features: [...engine.features].sort(),
       adapter_features: [...(engine.adapter.features as unknown as Iterable<string>)].sort(),
       limits,
-      subgroup_matrix_configs: (engine.adapter.info as unknown as { subgroupMatrixConfigs?: unknown[] })?.subgroupMatrixConfigs?.length ?? 0,
+      subgroup_max_size: engine.info.subgroupMaxSize,
+      subgroup_matrix_configs: engine.features.has(SUBGROUP_MATRIX_FEATURE) ? engine.info.subgroupMatrixConfigs : [],
     };
     if (o.json) return print(JSON.stringify(report, null, 2));
     print(`adapter:   ${report.adapter}${report.cpu_adapter ? ' (CPU implementation)' : ''}`);
     print(`features:  ${report.features.join(', ') || '(none)'}`);
+    const mats = report.subgroup_matrix_configs.map((c) => `${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`);
+    print(`subgroup matrices: ${mats.join(', ') || `none (the matmul uses plain WGSL; see "Tensor cores" in the README)`}`);
     print('limits:');
     for (const [k, v] of Object.entries(limits)) print(`  ${k.padEnd(36)} ${v}`);
   } finally {

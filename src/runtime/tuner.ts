@@ -7,13 +7,15 @@
  */
 import { ATTENTION_CANDIDATES, attentionCall, type AttentionConfig, type AttentionGeometry } from '../kernels/attention.js';
 import { layerNormCall, type LayerNormConfig } from '../kernels/layernorm.js';
-import { configFits, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, matmulCall, matmulGeometry, type MatmulConfig } from '../kernels/matmul.js';
+import {
+  configFits, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, matmulCall, matmulGeometry, NAIVE_MATMUL, sgmatCandidates, type MatmulConfig,
+} from '../kernels/matmul.js';
 import type { Engine } from './engine.js';
 import type { KernelCall } from './kernel.js';
 import type { Tensor } from './tensor.js';
 
 /** Bump when kernels change in a way that invalidates cached choices. */
-export const TUNING_VERSION = 4;
+export const TUNING_VERSION = 5;
 
 export interface TuningRecord {
   version: number;
@@ -22,8 +24,8 @@ export interface TuningRecord {
   at: string;
   seconds: number;
   choices: Record<string, unknown>;
-  /** Median ms of every candidate, for the curious. */
-  timings: Record<string, Array<{ config: unknown; ms: number }>>;
+  /** Best ms of every candidate, for the curious; null with the reason for a candidate that was rejected. */
+  timings: Record<string, Array<{ config: unknown; ms: number | null; rejected?: string }>>;
 }
 
 function adapterKey(engine: Engine): string {
@@ -44,9 +46,100 @@ async function timeOnce(engine: Engine, call: KernelCall, reps: number): Promise
   return Math.min(...t);
 }
 
+/** ‖x − y‖ / ‖y‖. */
+function relDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < y.length; i++) {
+    const d = x[i]! - y[i]!;
+    num += d * d;
+    den += y[i]! * y[i]!;
+  }
+  return Number.isFinite(num) ? Math.sqrt(num / Math.max(den, 1e-30)) : Infinity;
+}
+
+/** Deterministic values in [-1, 1): candidates must agree on them (a constant input would hide index bugs). */
+function patterned(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = ((x >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+export interface TuningOptions {
+  reps?: number;
+  /** At most this many candidates per family (tests of the mechanism, not of the choice). */
+  limit?: number;
+  /** Replace the matmul candidates (tests). */
+  matmulCandidates?: MatmulConfig[];
+}
+
+/**
+ * Times the matmul candidates for one weight layout and dtype, each first checked against the naive kernel's
+ * result on the same patterned inputs: a candidate that fails to compile or computes something else on this
+ * adapter (the subgroup-matrix variant can only be verified on hardware that has it) is recorded as rejected and
+ * never chosen.
+ */
+async function tuneMatmul(
+  engine: Engine,
+  layout: 'nk' | 'kn',
+  dtype: 'f32' | 'f16',
+  candidates: MatmulConfig[],
+  reps: number,
+): Promise<{ timings: TuningRecord['timings'][string]; best: { config: MatmulConfig; ms: number } | null }> {
+  const cpu = engine.info.isCpu;
+  // A SigLIP-sized shape even on CPU adapters: small shapes pick other tiles than the model's real ones.
+  const [M, N, K] = cpu ? [576, 1024, 1024] : [576, 4096, 1024];
+  const scale = 1 / Math.sqrt(K);
+  const a = engine.tensor(patterned(M * K, 1), [M, K], dtype);
+  const w = engine.tensor(patterned(N * K, 2).map((v) => v * scale), layout === 'nk' ? [N, K] : [K, N], dtype);
+  const bias = engine.tensor(patterned(N, 3), [N], dtype);
+  const out = engine.empty([M, N], dtype);
+  const timings: TuningRecord['timings'][string] = [];
+  let best: { config: MatmulConfig; ms: number } | null = null;
+  try {
+    const { g } = matmulGeometry([M, K], w.shape, layout === 'nk');
+    const call = (config: MatmulConfig) => matmulCall(engine, { a, b: w, bias, out, geometry: g, config });
+    engine.submit([call(NAIVE_MATMUL)]);
+    const ref = Float32Array.from(await out.read());
+    const tol = dtype === 'f16' ? 1e-2 : 1e-4;
+    for (const config of candidates) {
+      try {
+        engine.fill(out, Number.NaN);
+        engine.submit([call(config)]);
+        const err = relDiff(await out.read(), ref);
+        if (!(err <= tol)) {
+          timings.push({ config, ms: null, rejected: `wrong result: ‖out − ref‖/‖ref‖ = ${err.toExponential(2)}` });
+          continue;
+        }
+        const ms = await timeOnce(engine, call(config), reps);
+        timings.push({ config, ms });
+        if (!best || ms < best.ms) best = { config, ms };
+      } catch (e) {
+        // A failed pipeline reports twice: its uses fail at once, the compiler's reason arrives later. Wait for
+        // the reason (the root cause) so that it is recorded here and not thrown at the next, unrelated call.
+        let reason = (e as Error).message;
+        try {
+          await engine.settled();
+        } catch (e2) {
+          reason = (e2 as Error).message;
+        }
+        timings.push({ config, ms: null, rejected: reason.split('\n')[0]! });
+      }
+    }
+  } finally {
+    for (const t of [a, w, bias, out]) t.dispose();
+  }
+  return { timings, best };
+}
+
 /** Runs the search. Small shapes on CPU adapters keep it to seconds there. */
-export async function runTuning(engine: Engine, opts: { reps?: number; limit?: number } = {}): Promise<TuningRecord> {
-  // `limit`: at most this many candidates per family (tests of the mechanism, not of the choice).
+export async function runTuning(engine: Engine, opts: TuningOptions = {}): Promise<TuningRecord> {
   const cap = <T>(xs: T[]) => (opts.limit ? xs.slice(0, opts.limit) : xs);
   const t0 = performance.now();
   const cpu = engine.info.isCpu;
@@ -62,25 +155,20 @@ export async function runTuning(engine: Engine, opts: { reps?: number; limit?: n
   const choices: Record<string, unknown> = {};
   try {
     // matmul: tokens × hidden → MLP width, with the weights as HF stores them ([N, K], 'nk') and transposed
-    // ([K, N], 'kn'); the faster layout becomes the one models store their weights in.
-    // A SigLIP-sized shape even on CPU adapters: small shapes pick other tiles than the model's real ones.
-    const [M, N, K] = cpu ? [576, 1024, 1024] : [576, 4096, 1024];
-    const a = make([M, K]);
-    const w = make([N, K]);
-    const bias = make([N]);
-    const out = make([M, N]);
+    // ([K, N], 'kn'); the faster layout becomes the one models store their weights in. On GPUs with shader-f16 the
+    // f16 path is tuned apart ('matmul:nk:f16'): subgroup matrices often exist for f16 inputs only.
+    const base = opts.matmulCandidates ?? (cpu ? MATMUL_CPU_CANDIDATES : MATMUL_CANDIDATES).filter((c) => configFits(engine, c) && c.variant !== 'naive');
     const best: Record<string, { config: MatmulConfig; ms: number }> = {};
-    for (const layout of ['nk', 'kn'] as const) {
-      const key = `matmul:${layout}`;
-      const { g } = matmulGeometry([M, K], layout === 'nk' ? [N, K] : [K, N], layout === 'nk');
-      timings[key] = [];
-      for (const cfg of cap((cpu ? MATMUL_CPU_CANDIDATES : MATMUL_CANDIDATES).filter((c) => configFits(engine, c) && c.variant !== 'naive'))) {
-        const ms = await timeOnce(engine, matmulCall(engine, { a, b: w, bias, out, geometry: g, config: cfg }), reps);
-        timings[key].push({ config: cfg, ms });
+    for (const dtype of !cpu && engine.hasF16 ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+      for (const layout of ['nk', 'kn'] as const) {
+        const key = dtype === 'f32' ? `matmul:${layout}` : `matmul:${layout}:${dtype}`;
+        const candidates = cap([...base, ...(opts.matmulCandidates ? [] : sgmatCandidates(engine, dtype))]);
+        const r = await tuneMatmul(engine, layout, dtype, candidates, reps);
+        timings[key] = r.timings;
+        if (!r.best) throw new Error(`tuning: no matmul candidate computed the right result on ${engine.info.name} (${key})`);
+        choices[key] = r.best.config;
+        if (dtype === 'f32') best[layout] = r.best;
       }
-      const b = timings[key].reduce((x, y) => (y.ms < x.ms ? y : x));
-      best[layout] = { config: b.config as MatmulConfig, ms: b.ms };
-      choices[key] = b.config;
     }
     // A clear win only: transposing costs host memory and time at load.
     choices.weightLayout = best.kn!.ms < 0.9 * best.nk!.ms ? 'kn' : 'nk';
@@ -100,7 +188,7 @@ export async function runTuning(engine: Engine, opts: { reps?: number; limit?: n
       const ms = await timeOnce(engine, attentionCall(engine, qkv, qkv, qkv, ao, geo, cfg), reps);
       timings.attention.push({ config: cfg, ms });
     }
-    choices.attention = timings.attention.reduce((b, x) => (x.ms < b.ms ? x : b)).config as AttentionConfig;
+    choices.attention = timings.attention.reduce((b, x) => (x.ms! < b.ms! ? x : b)).config as AttentionConfig;
 
     // layernorm: rows of the hidden size.
     const x = make([L, 1024]);
@@ -116,7 +204,7 @@ export async function runTuning(engine: Engine, opts: { reps?: number; limit?: n
         timings.layernorm.push({ config: cfg, ms });
       }
     }
-    choices.layernorm = timings.layernorm.reduce((b, x2) => (x2.ms < b.ms ? x2 : b)).config;
+    choices.layernorm = timings.layernorm.reduce((b, x2) => (x2.ms! < b.ms! ? x2 : b)).config;
   } finally {
     for (const t of keep) t.dispose();
   }
@@ -195,7 +283,7 @@ export function tuningDisabledByEnv(): boolean {
 
 export async function tuneEngine(
   engine: Engine,
-  opts: { force?: boolean; reps?: number; limit?: number; searchIfMissing?: boolean } = {},
+  opts: TuningOptions & { force?: boolean; searchIfMissing?: boolean } = {},
 ): Promise<{ record: TuningRecord | null; cached: boolean; where: string }> {
   const s = await store();
   const all = await s.read();
@@ -204,7 +292,7 @@ export async function tuneEngine(
   const cached = !!record && record.version === TUNING_VERSION && !opts.force;
   if (!cached && opts.searchIfMissing === false) return { record: null, cached: false, where: s.where };
   if (!cached) {
-    record = await runTuning(engine, { reps: opts.reps, limit: opts.limit });
+    record = await runTuning(engine, opts);
     all[key] = record;
     await s.write(all);
   }

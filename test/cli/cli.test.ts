@@ -166,5 +166,8 @@ describe('siglip-webgpu CLI', () => {
     const j = JSON.parse(info.stdout);
     expect(j.adapter.length).toBeGreaterThan(3);
     expect(j.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(j.subgroup_matrix_configs).toEqual([]);
+    const text = await cli(['info']);
+    expect(text.stdout).toMatch(/subgroup matrices: none/);
   });
 });

@@ -14,7 +14,7 @@ describe('device acquisition', () => {
   test('asks for the adapter limits the work needs and the optional features it has', () => {
     expect(engine.limits.maxStorageBufferBindingSize).toBe(engine.adapter.limits.maxStorageBufferBindingSize);
     expect(engine.limits.maxBufferSize).toBe(engine.adapter.limits.maxBufferSize);
-    for (const f of ['shader-f16', 'subgroups', 'timestamp-query']) {
+    for (const f of ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix']) {
       expect(engine.features.has(f)).toBe(engine.adapter.features.has(f));
     }
     expect(engine.info.name.length).toBeGreaterThan(3);
@@ -27,6 +27,22 @@ describe('device acquisition', () => {
       expect(() => plain.empty([4], 'f16')).toThrow(/shader-f16/);
     } finally {
       plain.dispose();
+    }
+  });
+
+  test('Dawn flags from SIGLIP_WEBGPU_DAWN_FLAGS reach the adapter; subgroup sizes and matrix shapes are read', async () => {
+    expect(engine.info.subgroupMaxSize).toBeGreaterThanOrEqual(engine.features.has('subgroups') ? 1 : 0);
+    // This adapter (lavapipe or SwiftShader) has no cooperative matrices, even with the unsafe APIs allowed.
+    const saved = process.env.SIGLIP_WEBGPU_DAWN_FLAGS;
+    process.env.SIGLIP_WEBGPU_DAWN_FLAGS = 'enable-dawn-features=allow_unsafe_apis,use_vulkan_memory_model';
+    try {
+      const unsafe = await createEngine();
+      expect(unsafe.features.has('chromium-experimental-subgroup-matrix')).toBe(false);
+      expect(unsafe.info.subgroupMatrixConfigs).toEqual([]);
+      unsafe.dispose();
+    } finally {
+      if (saved === undefined) delete process.env.SIGLIP_WEBGPU_DAWN_FLAGS;
+      else process.env.SIGLIP_WEBGPU_DAWN_FLAGS = saved;
     }
   });
 

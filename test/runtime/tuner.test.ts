@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ATTENTION_CANDIDATES } from '../../src/kernels/attention.js';
-import { MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES } from '../../src/kernels/matmul.js';
-import { tuneEngine, TUNING_VERSION } from '../../src/runtime/tuner.js';
+import { DEFAULT_CPU_MATMUL, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, type MatmulConfig } from '../../src/kernels/matmul.js';
+import { runTuning, tuneEngine, TUNING_VERSION } from '../../src/runtime/tuner.js';
 import { testEngine } from '../helpers/engine.js';
 
 const engine = await testEngine({ poison: false });
@@ -32,6 +32,8 @@ describe('kernel tuning', () => {
     expect(['nk', 'kn']).toContain(r.choices.weightLayout);
     expect(ATTENTION_CANDIDATES.map((c) => JSON.stringify(c))).toContain(JSON.stringify(r.choices.attention));
     for (const list of Object.values(r.timings)) for (const t of list) expect(t.ms).toBeGreaterThan(0);
+    // CPU adapters tune f32 only (the f16 keys are for GPUs, where subgroup matrices may exist for f16 alone).
+    expect(Object.keys(r.choices).filter((k) => k.endsWith(':f16'))).toEqual([]);
     console.log(`tuning on ${engine.info.name}: ${r.seconds.toFixed(1)} s, choices ${JSON.stringify(r.choices)}`);
 
     const file = JSON.parse(readFileSync(first.where, 'utf8'));
@@ -42,5 +44,27 @@ describe('kernel tuning', () => {
     expect(second.cached).toBe(true);
     expect(engine.tuning.get('weightLayout')).toBe(r.choices.weightLayout);
     expect(engine.tuning.get('matmul:kn')).toEqual(r.choices['matmul:kn']);
+  });
+});
+
+describe('the tuner checks every candidate before timing it', () => {
+  test('a candidate that computes something else, or does not compile, is rejected and never chosen', { timeout: 300_000 }, async () => {
+    // Stand-ins for a kernel that is wrong on this adapter (as an unverified subgroup-matrix variant could be):
+    // tn 6 is not a multiple of 4, so with B as [K, N] the register kernel leaves two columns of every six
+    // unwritten (with B as [N, K] it is right); 64×64 staged tiles need more workgroup memory than any adapter
+    // has, so its pipeline fails to build.
+    const partial: MatmulConfig = { variant: 'reg', tm: 1, tn: 6, wgx: 8, wgy: 1, bk: 16 };
+    const broken: MatmulConfig = { variant: 'tiled', tm: 64, tn: 64, wgx: 16, wgy: 16, bk: 16 };
+    const r = await runTuning(engine, { reps: 1, limit: 3, matmulCandidates: [DEFAULT_CPU_MATMUL, partial, broken] });
+    const kn = r.timings['matmul:kn']!;
+    const nk = r.timings['matmul:nk']!;
+    expect(kn.find((t) => t.config === partial)).toMatchObject({ ms: null, rejected: expect.stringMatching(/wrong result/) });
+    expect(nk.find((t) => t.config === partial)!.ms).toBeGreaterThan(0);
+    for (const list of [kn, nk]) {
+      expect(list.find((t) => t.config === broken)).toMatchObject({ ms: null, rejected: expect.stringMatching(/compile|invalid/i) });
+    }
+    expect(r.choices['matmul:kn']).toEqual(DEFAULT_CPU_MATMUL);
+    expect(r.choices['matmul:nk']).not.toEqual(broken);
+    console.log('rejections:', JSON.stringify([...kn, ...nk].filter((t) => t.rejected).map((t) => t.rejected)));
   });
 });
