@@ -160,7 +160,8 @@ export function sgmatProblem(engine: Engine, c: MatmulConfig, dtype?: 'f32' | 'f
  * (f32 results preferred: f16 inputs still accumulate in f32), at a few tile sizes that fit its workgroup memory.
  */
 export function sgmatCandidates(engine: Engine, dtype: 'f32' | 'f16'): MatmulConfig[] {
-  if (!engine.features.has(SUBGROUP_MATRIX_FEATURE)) return [];
+  // The workgroup is one subgroup of the largest size: without that size there is no valid workgroup.
+  if (!engine.features.has(SUBGROUP_MATRIX_FEATURE) || engine.info.subgroupMaxSize < 1) return [];
   const shapes = engine.info.subgroupMatrixConfigs.filter((m: SubgroupMatrixConfig) => m.componentType === dtype);
   const withF32 = shapes.filter((m) => m.resultComponentType === 'f32');
   const out: MatmulConfig[] = [];
