@@ -7,7 +7,9 @@
 # against issue 6's GPU targets is printed last (scripts/bench-summary.mjs).
 #
 # Prepare here: npm run build && bash ../shared/device/pack.sh
-# Device call:  carry .gpu dist node_modules/webgpu node_modules/debug node_modules/ms;
+# Device call:  carry .gpu dist node_modules/webgpu/index.js node_modules/webgpu/package.json
+#               node_modules/webgpu/dist/linux-x64 node_modules/debug node_modules/ms (about 50 MB: the whole of
+#               node_modules/webgpu, 132 MB with every platform's Dawn, is over the 64 MiB a call carries);
 #               command `bash scripts/gpu-bench.sh`; timeout_s 570 (the steps below add up to 540 s at most).
 # Dry run here: GPU_BENCH_DRY=1 OUT=/tmp/gpu-bench bash scripts/gpu-bench.sh
 #               (any adapter, a small model and a few kernel shapes: checks the script, not the speed).
