@@ -193,6 +193,12 @@ describe('matmul on subgroup matrices (stand-in builtins)', () => {
     expect(call.workgroups).toEqual([64 / (16 * cands[0]!.tn), 64 / (16 * cands[0]!.tm), 1]);
     a.dispose();
   });
+
+  test("the uniformity diagnostic it switches off is one this Dawn knows (an unknown name would only warn)", async () => {
+    const rule = 'chromium.subgroup_matrix_uniformity';
+    const m = engine.device.createShaderModule({ code: `diagnostic(off, ${rule});\n@compute @workgroup_size(1) fn main() {}` });
+    expect((await m.getCompilationInfo()).messages.map((x) => x.message)).toEqual([]);
+  });
 });
 
 function limitsOf(e: Engine): Record<string, number> {
