@@ -157,16 +157,16 @@ export function sgmatProblem(engine: Engine, c: MatmulConfig, dtype?: 'f32' | 'f
 
 /**
  * The `sgmat` candidates for this adapter and dtype: each of its subgroup-matrix shapes with inputs of that dtype
- * (f32 results preferred: f16 inputs still accumulate in f32), at a few tile sizes that fit its workgroup memory.
+ * and f32 results (f16 inputs still accumulate in f32, as every matmul here does), at a few tile sizes that fit its
+ * workgroup memory.
  */
 export function sgmatCandidates(engine: Engine, dtype: 'f32' | 'f16'): MatmulConfig[] {
   // The workgroup is one subgroup of the largest size: without that size there is no valid workgroup.
   if (!engine.features.has(SUBGROUP_MATRIX_FEATURE) || engine.info.subgroupMaxSize < 1) return [];
-  const shapes = engine.info.subgroupMatrixConfigs.filter((m: SubgroupMatrixConfig) => m.componentType === dtype);
-  const withF32 = shapes.filter((m) => m.resultComponentType === 'f32');
+  const shapes = engine.info.subgroupMatrixConfigs.filter((m: SubgroupMatrixConfig) => m.componentType === dtype && m.resultComponentType === 'f32');
   const out: MatmulConfig[] = [];
-  for (const m of withF32.length ? withF32 : shapes.filter((x) => x.resultComponentType === dtype)) {
-    const mma: SgmatShape = { m: m.M, n: m.N, k: m.K, result: m.resultComponentType as 'f32' | 'f16' };
+  for (const m of shapes) {
+    const mma: SgmatShape = { m: m.M, n: m.N, k: m.K, result: 'f32' };
     const bk = Math.max(2 * m.K, 16);
     for (const [tm, tn] of [[2, 2], [2, 4], [4, 2], [4, 4]] as const) {
       const c: MatmulConfig = { variant: 'sgmat', tm, tn, wgx: engine.info.subgroupMaxSize, wgy: 1, bk, mma };
