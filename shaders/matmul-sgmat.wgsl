@@ -9,7 +9,7 @@
 //  1. stage A[m0.., k0..k0+BK) and B'[k0.., n0..) into workgroup memory, converted to the component type CT and
 //     zero-padded past M, N and K (so loads of whole matrices never leave the tile, whatever the shape);
 //  2. per SK-step, load RM left and RN right matrices from the staged tiles and multiply-accumulate (result type
-//     RT: f32 wherever the adapter offers it, so f16 inputs still accumulate in f32);
+//     RT: f32, so f16 inputs still accumulate in f32);
 //  3. store each result matrix to a small workgroup buffer and apply the epilogue element by element, writing only
 //     elements inside M × N.
 //
