@@ -3,8 +3,9 @@
 // the epilogue are matmul-common.wgsl's.
 //
 // One subgroup per workgroup (WG invocations = the adapter's maximum subgroup size, as the extension requires):
-// every matrix offset then derives from the workgroup id and loop counters alone, which WGSL's uniformity analysis
-// accepts without switching its subgroup-matrix diagnostic off. The workgroup computes a TILE_M × TILE_N tile as
+// every matrix offset then derives from the workgroup id and loop counters alone, so it is truly uniform. WGSL's
+// analysis cannot prove the same of matrices loaded from workgroup memory, so src/kernels/matmul.ts compiles this
+// kernel with the chromium.subgroup_matrix_uniformity diagnostic off. The workgroup computes a TILE_M × TILE_N tile as
 // RM × RN result matrices of SM × SN (the adapter's M × N), K-steps of SK:
 //  1. stage A[m0.., k0..k0+BK) and B'[k0.., n0..) into workgroup memory, converted to the component type CT and
 //     zero-padded past M, N and K (so loads of whole matrices never leave the tile, whatever the shape);
