@@ -1,7 +1,9 @@
 /**
  * The adapter's own ceilings, measured: peak FMA rate (register-only kernel, 8 independent vec4 chains per
- * invocation) and copy bandwidth (bytes read + written). Work is grown until one run takes ≥ 20 ms, so the
- * figure means the same on lavapipe and on an H100.
+ * invocation, 1 to 8 rounds of them per loop iteration: the best of these, since compilers differ in what loop
+ * overhead they leave — lavapipe blends every loop-carried value with its execution mask once per iteration, which
+ * halves the rate of a one-round loop) and copy bandwidth (bytes read + written). Work is grown until one run takes
+ * ≥ 20 ms, so the figure means the same on lavapipe and on an H100.
  */
 import { copyCall, fmaCall } from '../src/kernels/ceilings.js';
 import type { Engine } from '../src/runtime/engine.js';
@@ -19,22 +21,32 @@ export async function measureCeilings(engine: Engine, opts: { reps?: number } = 
   const ceilings: Ceilings = { fma: {}, copy: {} };
   const dtypes = engine.hasF16 ? (['f32', 'f16'] as const) : (['f32'] as const);
   for (const dtype of dtypes) {
-    let invocations = 1 << 14;
-    let iters = 64;
     const dst = engine.empty([(1 << 22) * 4], dtype);
     const src = engine.empty([4], dtype);
     try {
-      let t = await timeCalls(engine, [fmaCall(engine, src, dst, invocations, iters)], { warmup: 1, reps: 1 });
-      while (t.median_ms < 20 && invocations * iters < 2 ** 36) {
-        if (invocations < 1 << 22) invocations *= 4;
-        else iters *= 4;
-        t = await timeCalls(engine, [fmaCall(engine, src, dst, invocations, iters)], { warmup: 1, reps: 1 });
+      let best: { rec: BenchRecord; gflops: number } | null = null;
+      for (const unroll of [1, 2, 4, 8]) {
+        let invocations = 1 << 14;
+        let iters = 64 / unroll;
+        let t = await timeCalls(engine, [fmaCall(engine, src, dst, invocations, iters, unroll)], { warmup: 1, reps: 1 });
+        while (t.median_ms < 20 && invocations * iters < 2 ** 36) {
+          if (invocations < 1 << 22) invocations *= 4;
+          else iters *= 4;
+          t = await timeCalls(engine, [fmaCall(engine, src, dst, invocations, iters, unroll)], { warmup: 1, reps: 1 });
+        }
+        const call = fmaCall(engine, src, dst, invocations, iters, unroll);
+        t = await timeCalls(engine, [call], { warmup: 1, reps: opts.reps ?? 5 });
+        const gflops = call.flops / t.median_ms / 1e6;
+        if (!best || gflops > best.gflops) {
+          const rec: BenchRecord = {
+            kind: 'ceiling', name: `fma_${dtype}`, shape: `${invocations} inv x ${iters} it x ${unroll}`, dtype, adapter: engine.info.name,
+            ...t, median_ms: round(t.median_ms), gflops: round(gflops, 2), unroll,
+          };
+          best = { rec, gflops };
+        }
       }
-      const call = fmaCall(engine, src, dst, invocations, iters);
-      t = await timeCalls(engine, [call], { warmup: 1, reps: opts.reps ?? 5 });
-      const gflops = call.flops / t.median_ms / 1e6;
-      ceilings.fma[dtype] = gflops;
-      records.push({ kind: 'ceiling', name: `fma_${dtype}`, shape: `${invocations} inv x ${iters} it`, dtype, adapter: engine.info.name, ...t, median_ms: round(t.median_ms), gflops: round(gflops, 2) });
+      ceilings.fma[dtype] = best!.gflops;
+      records.push(best!.rec);
     } finally {
       dst.dispose();
       src.dispose();

@@ -92,6 +92,82 @@ fn main_reg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
 #endif
 }
 
+// ---------------------------------------------------------------------------------------------- main_reg_sg
+// main_reg with A shared through the subgroup (B as [K, N] or [N, K] alike): all lanes of a workgroup row compute
+// the same TM rows, so instead of every lane loading all TM rows of A, lane l loads rows l, l + SG, … and
+// subgroupShuffle hands each lane the rest. Per 4 k a lane then loads TM/SG + TN vec4s instead of TM + TN: on a
+// CPU driver, where every per-lane load is a scalar loop, that is the cost; on a GPU it saves load bandwidth the
+// way register blocking across a warp does. Needs the `subgroups` feature and a fixed subgroup size SG (TM % SG
+// == 0, WG_X % SG == 0). No early return: subgroup operations need every lane of the subgroup.
+#if SHARE_A
+@compute @workgroup_size(WG_X, 1, 1)
+fn main_reg_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+               @builtin(subgroup_invocation_id) sl: u32) {
+  let bIdx = wid.z;
+  let row0 = wid.y * TM;
+  let col0 = (wid.x * WG_X + lid.x) * TN;
+  let aBase = p.offA + bIdx * p.strideA;
+  let bBase = bIdx * p.strideB;
+  const RPL = TM / SG;
+  var aRow: array<u32, RPL>;
+  for (var r = 0u; r < RPL; r++) { aRow[r] = aBase + min(row0 + r * SG + sl, p.M - 1u) * p.lda; }
+#if TRANS_B
+  var bRow: array<u32, TN>;
+  for (var j = 0u; j < TN; j++) { bRow[j] = bBase + min(col0 + j, p.N - 1u) * p.ldb; }
+  var acc: array<array<vec4<f32>, TN>, TM>;
+  for (var i = 0u; i < TM; i++) { for (var j = 0u; j < TN; j++) { acc[i][j] = vec4<f32>(0.0); } }
+  for (var k = 0u; k < p.K; k += 4u) {
+    var mine: array<vec4<f32>, RPL>;
+    for (var r = 0u; r < RPL; r++) { mine[r] = loadA4(aRow[r], k); }
+    var av: array<vec4<f32>, TM>;
+    for (var i = 0u; i < TM; i++) { av[i] = subgroupShuffle(mine[i / SG], i % SG); }
+    for (var j = 0u; j < TN; j++) {
+      let bv = loadB4(bRow[j] + min(k, p.K - 1u), bRow[j] + p.K - 1u);
+      for (var i = 0u; i < TM; i++) { acc[i][j] = fma(av[i], bv, acc[i][j]); }
+    }
+  }
+  for (var i = 0u; i < TM; i++) {
+    let row = row0 + i;
+    for (var j = 0u; j < TN; j++) {
+      let col = col0 + j;
+      if (row < p.M && col < p.N) {
+        let s = acc[i][j];
+        out[bIdx * p.strideC + row * p.ldc + col] = epilogue(bIdx, row, col, (s.x + s.y) + (s.z + s.w));
+      }
+    }
+  }
+#else
+  var acc: array<array<vec4<f32>, TN4>, TM>;
+  for (var i = 0u; i < TM; i++) { for (var j = 0u; j < TN4; j++) { acc[i][j] = vec4<f32>(0.0); } }
+  let lastCol = p.N - 1u;
+  for (var k = 0u; k < p.K; k += 4u) {
+    var mine: array<vec4<f32>, RPL>;
+    for (var r = 0u; r < RPL; r++) { mine[r] = loadA4(aRow[r], k); }
+    var av: array<vec4<f32>, TM>;
+    for (var i = 0u; i < TM; i++) { av[i] = subgroupShuffle(mine[i / SG], i % SG); }
+    for (var q = 0u; q < 4u; q++) {
+      let rowStart = bBase + min(k + q, p.K - 1u) * p.ldb;
+      for (var j = 0u; j < TN4; j++) {
+        let bv = loadB4(rowStart + min(col0 + 4u * j, lastCol), rowStart + lastCol);
+        for (var i = 0u; i < TM; i++) { acc[i][j] = fma(vec4<f32>(av[i][q]), bv, acc[i][j]); }
+      }
+    }
+  }
+  for (var i = 0u; i < TM; i++) {
+    let row = row0 + i;
+    for (var j = 0u; j < TN4; j++) {
+      for (var c = 0u; c < 4u; c++) {
+        let col = col0 + 4u * j + c;
+        if (row < p.M && col < p.N) {
+          out[bIdx * p.strideC + row * p.ldc + col] = epilogue(bIdx, row, col, acc[i][j][c]);
+        }
+      }
+    }
+  }
+#endif
+}
+#endif
+
 // ---------------------------------------------------------------------------------------------- main_tiled
 // Workgroup tile BM×BN, staged BK deep: As is [BK][BM] and Bs is [BK][BN] (k-major), so that an invocation reads
 // its TM rows / TN columns at one k as contiguous runs.

@@ -9,15 +9,15 @@ const COPY: KernelDef = { name: 'ceiling_copy', source, inputs: 1, outputs: 1, e
 const WG = 256;
 
 /** `invocations` threads × `iters` × 8 chains × vec4 FMAs. `dst` needs `invocations` vec4s. */
-export function fmaCall(engine: Engine, src: Tensor, dst: Tensor, invocations: number, iters: number): KernelCall {
+export function fmaCall(engine: Engine, src: Tensor, dst: Tensor, invocations: number, iters: number, unroll = 1): KernelCall {
   const lanes = 4;
   return {
     kernel: FMA,
-    spec: { dtype: dst.dtype as 'f32' | 'f16', defines: { ITERS: iters }, overrides: { WG } },
+    spec: { dtype: dst.dtype as 'f32' | 'f16', defines: { ITERS: iters, UNROLL: unroll }, overrides: { WG } },
     tensors: [src, dst],
     uniforms: packUniforms([['u32', invocations], ['f32', 0.5], ['u32', 0], ['u32', 0]]),
     workgroups: foldWorkgroups(Math.ceil(invocations / WG), engine.limits.maxComputeWorkgroupsPerDimension),
-    flops: invocations * iters * 8 * lanes * 2,
+    flops: invocations * iters * unroll * 8 * lanes * 2,
     bytes: 0,
   };
 }
@@ -29,7 +29,7 @@ export function copyCall(engine: Engine, src: Tensor, dst: Tensor): KernelCall {
   const esize = src.dtype === 'f16' ? 2 : 4;
   return {
     kernel: COPY,
-    spec: { dtype: src.dtype as 'f32' | 'f16', defines: { ITERS: 1 }, overrides: { WG } },
+    spec: { dtype: src.dtype as 'f32' | 'f16', defines: { ITERS: 1, UNROLL: 1 }, overrides: { WG } },
     tensors: [src, dst],
     uniforms: packUniforms([['u32', n], ['f32', 0], ['u32', 0], ['u32', 0]]),
     workgroups: foldWorkgroups(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension),

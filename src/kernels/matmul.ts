@@ -21,6 +21,7 @@ export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
 export const MATMUL_REG: KernelDef = { name: 'matmul_reg', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_reg' };
 export const MATMUL_ROWS: KernelDef = { name: 'matmul_rows', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_rows' };
 export const MATMUL_NAIVE: KernelDef = { name: 'matmul_naive', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_naive' };
+export const MATMUL_REG_SG: KernelDef = { name: 'matmul_reg_sg', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_reg_sg' };
 export const MATMUL_TILED: KernelDef = { name: 'matmul_tiled', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_tiled' };
 
 export type Activation = 'none' | 'gelu_tanh';
@@ -52,7 +53,7 @@ export interface MatmulGeometry {
 }
 
 export interface MatmulConfig {
-  variant: 'reg' | 'tiled' | 'rows' | 'naive' | 'sgmat';
+  variant: 'reg' | 'regsg' | 'tiled' | 'rows' | 'naive' | 'sgmat';
   /**
    * Rows and columns per invocation (tn a multiple of 4; `rows`: tm rows per workgroup, tn unused; `sgmat`: result
    * matrices per workgroup tile, down and across).
@@ -64,6 +65,8 @@ export interface MatmulConfig {
   wgy: number;
   /** k depth of a staged tile (tiled, sgmat). */
   bk: number;
+  /** regsg only: the subgroup size the kernel is built for (the adapter's, fixed). */
+  sg?: number;
   /** sgmat only: the subgroup-matrix shape (one of the adapter's configurations) and its result type. */
   mma?: SgmatShape;
 }
@@ -83,10 +86,13 @@ export interface SgmatShape {
 /** The one-output-per-invocation baseline (benchmarks only). */
 export const NAIVE_MATMUL: MatmulConfig = { variant: 'naive', tm: 1, tn: 4, wgx: 8, wgy: 8, bk: 16 };
 
-// Untuned defaults for CPU adapters, by weight layout. lavapipe, 576×1024×1024: B as [K, N] with tm 8 × tn 16
-// reached 12–15 GFLOP/s against a 20 GFLOP/s FMA ceiling; B as [N, K] does best with tm 4 × tn 8 (6–8 GFLOP/s).
+// Untuned defaults for CPU adapters, by weight layout. lavapipe, 576×4096×1024: B as [K, N] with tm 8 × tn 16
+// reached 12–15 GFLOP/s; B as [N, K] does best with tm 4 × tn 8 (6–8 GFLOP/s). With subgroups (lavapipe has them,
+// 8 lanes) the `regsg` tiles below do about twice that (PERFORMANCE.md section 7).
 export const DEFAULT_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 };
 export const DEFAULT_CPU_MATMUL_NK: MatmulConfig = { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk: 16 };
+export const DEFAULT_LAVAPIPE_MATMUL: MatmulConfig = { variant: 'regsg', tm: 16, tn: 16, wgx: 8, wgy: 1, bk: 16, sg: 8 };
+export const DEFAULT_LAVAPIPE_MATMUL_NK: MatmulConfig = { variant: 'regsg', tm: 16, tn: 4, wgx: 8, wgy: 1, bk: 16, sg: 8 };
 export const SMALL_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 4, tn: 4, wgx: 8, wgy: 8, bk: 16 };
 export const DEFAULT_GPU_MATMUL: MatmulConfig = { variant: 'tiled', tm: 4, tn: 4, wgx: 16, wgy: 16, bk: 16 };
 
@@ -116,8 +122,35 @@ export const MATMUL_CANDIDATES: MatmulConfig[] = [
   { variant: 'tiled', tm: 4, tn: 4, wgx: 16, wgy: 16, bk: 32 },
 ];
 
+/** The subgroup size a `regsg` kernel can be built for: the adapter's, when it is fixed; 0 when there is none. */
+export function fixedSubgroupSize(engine: Engine): number {
+  const { subgroupMinSize: lo, subgroupMaxSize: hi } = engine.info;
+  return engine.features.has('subgroups') && lo > 0 && lo === hi ? hi : 0;
+}
+
+/**
+ * `regsg` tiles for this adapter: TM a multiple of its fixed subgroup size (each lane loads TM / SG rows of A and
+ * shuffles them to the others), at most 256 accumulators per invocation.
+ */
+export function regsgCandidates(engine: Engine): MatmulConfig[] {
+  const sg = fixedSubgroupSize(engine);
+  if (!sg) return [];
+  const out: MatmulConfig[] = [];
+  for (const tm of [sg, 2 * sg, 3 * sg].filter((t) => t <= 32)) {
+    for (const tn of [4, 8, 16]) {
+      const c: MatmulConfig = { variant: 'regsg', tm, tn, wgx: sg, wgy: 1, bk: 16, sg };
+      if (tm * tn <= 256 && configFits(engine, c)) out.push(c);
+    }
+  }
+  return out;
+}
+
 export function configFits(engine: Engine, c: MatmulConfig): boolean {
   if (c.variant === 'sgmat') return sgmatProblem(engine, c) === null;
+  if (c.variant === 'regsg') {
+    const sg = c.sg ?? 0;
+    if (!sg || sg !== fixedSubgroupSize(engine) || c.tm % sg !== 0 || c.wgx % sg !== 0 || c.wgy !== 1 || c.tn % 4 !== 0) return false;
+  }
   const inv = c.variant === 'tiled' ? 256 : c.variant === 'rows' ? c.wgx : c.wgx * c.wgy;
   const shared = c.variant === 'tiled' ? c.bk * (c.tm + c.tn) * 16 * 4 : 0;
   return (
@@ -186,6 +219,8 @@ export function defaultMatmulConfig(engine: Engine, transposeB = true, dtype: 'f
   if (tuned && (tuned.variant === 'sgmat' ? sgmatProblem(engine, tuned, dtype) === null : configFits(engine, tuned))) return tuned;
   // Big register tiles only where the driver compiles them quickly (lavapipe); other CPU drivers (SwiftShader)
   // take minutes to compile a tm 8 × tn 16 kernel, so they start from small tiles until tuned.
+  const lavapipeSg = transposeB ? DEFAULT_LAVAPIPE_MATMUL_NK : DEFAULT_LAVAPIPE_MATMUL;
+  if (engine.info.family === 'lavapipe' && configFits(engine, lavapipeSg)) return lavapipeSg;
   const d = engine.info.family === 'lavapipe' ? (transposeB ? DEFAULT_CPU_MATMUL_NK : DEFAULT_CPU_MATMUL)
     : engine.info.isCpu ? SMALL_CPU_MATMUL : DEFAULT_GPU_MATMUL;
   return configFits(engine, d) ? d : DEFAULT_CPU_MATMUL_NK;
@@ -262,6 +297,7 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const rows = cfg.variant === 'rows';
   const naive = cfg.variant === 'naive';
   const sgmat = cfg.variant === 'sgmat';
+  const regsg = cfg.variant === 'regsg';
   const io = { TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB, HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: act === 'gelu_tanh' ? 1 : 0 };
   let spec: Specialization;
   let tileM: number;
@@ -283,8 +319,9 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   } else {
     spec = {
       dtype,
-      defines: { TM: cfg.tm, TN: cfg.tn, BK: cfg.bk, ...io },
-      overrides: (tiled ? {} : rows ? { WG_X: cfg.wgx } : { WG_X: cfg.wgx, WG_Y: cfg.wgy }) as Record<string, number>,
+      enables: regsg ? ['subgroups'] : [],
+      defines: { TM: cfg.tm, TN: cfg.tn, BK: cfg.bk, SHARE_A: regsg, SG: regsg ? cfg.sg ?? 8 : 1, ...io },
+      overrides: (tiled ? {} : rows || regsg ? { WG_X: cfg.wgx } : { WG_X: cfg.wgx, WG_Y: cfg.wgy }) as Record<string, number>,
     };
     tileM = naive ? cfg.wgy : rows ? cfg.tm : (tiled ? 16 : cfg.wgy) * cfg.tm;
     tileN = naive ? cfg.wgx : rows ? cfg.wgx : (tiled ? 16 : cfg.wgx) * cfg.tn;
@@ -300,7 +337,7 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const esize = a.dtype === 'f16' ? 2 : 4;
   const dummy = engine.dummy(a.dtype);
   return {
-    kernel: sgmat ? MATMUL_SGMAT : tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
+    kernel: sgmat ? MATMUL_SGMAT : regsg ? MATMUL_REG_SG : tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
     spec,
     tensors: [a, b, bias ?? dummy, residual ?? dummy, out],
     uniforms,

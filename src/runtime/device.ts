@@ -57,7 +57,8 @@ export interface AdapterDescription {
   architecture: string;
   device: string;
   description: string;
-  /** Largest subgroup size the adapter may use (0 when it does not say). */
+  /** Smallest and largest subgroup sizes the adapter may use (0 when it does not say). */
+  subgroupMinSize: number;
   subgroupMaxSize: number;
   /** Subgroup-matrix shapes, when the adapter offers `chromium-experimental-subgroup-matrix` (else empty). */
   subgroupMatrixConfigs: SubgroupMatrixConfig[];
@@ -127,13 +128,13 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
     (i as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
   const parts = [description || device || architecture, vendor].filter(Boolean);
   const family = /llvmpipe|lavapipe/.test(text) ? 'lavapipe' : /swiftshader/.test(text) ? 'swiftshader' : isCpu ? 'cpu' : 'gpu';
-  const ext = i as (GPUAdapterInfo & { subgroupMaxSize?: number; subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[] }) | undefined;
+  const ext = i as (GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[] }) | undefined;
   const subgroupMatrixConfigs = [...(ext?.subgroupMatrixConfigs ?? [])].map((c) => ({
     componentType: String(c.componentType), resultComponentType: String(c.resultComponentType), M: Number(c.M), N: Number(c.N), K: Number(c.K),
   }));
   return {
     vendor, architecture, device, description, name: parts.join(' / ') || 'unknown adapter', isCpu, family,
-    subgroupMaxSize: Number(ext?.subgroupMaxSize ?? 0), subgroupMatrixConfigs,
+    subgroupMinSize: Number(ext?.subgroupMinSize ?? 0), subgroupMaxSize: Number(ext?.subgroupMaxSize ?? 0), subgroupMatrixConfigs,
   };
 }
 

@@ -8,14 +8,15 @@
 import { ATTENTION_CANDIDATES, attentionCall, type AttentionConfig, type AttentionGeometry } from '../kernels/attention.js';
 import { layerNormCall, type LayerNormConfig } from '../kernels/layernorm.js';
 import {
-  configFits, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, matmulCall, matmulGeometry, NAIVE_MATMUL, sgmatCandidates, type MatmulConfig,
+  configFits, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, matmulCall, matmulGeometry, NAIVE_MATMUL, regsgCandidates, sgmatCandidates,
+  type MatmulConfig,
 } from '../kernels/matmul.js';
 import type { Engine } from './engine.js';
 import type { KernelCall } from './kernel.js';
 import type { Tensor } from './tensor.js';
 
 /** Bump when kernels change in a way that invalidates cached choices. */
-export const TUNING_VERSION = 5;
+export const TUNING_VERSION = 6;
 
 export interface TuningRecord {
   version: number;
@@ -157,7 +158,10 @@ export async function runTuning(engine: Engine, opts: TuningOptions = {}): Promi
     // matmul: tokens × hidden → MLP width, with the weights as HF stores them ([N, K], 'nk') and transposed
     // ([K, N], 'kn'); the faster layout becomes the one models store their weights in. On GPUs with shader-f16 the
     // f16 path is tuned apart ('matmul:nk:f16'): subgroup matrices often exist for f16 inputs only.
-    const base = opts.matmulCandidates ?? (cpu ? MATMUL_CPU_CANDIDATES : MATMUL_CANDIDATES).filter((c) => configFits(engine, c) && c.variant !== 'naive');
+    const base = opts.matmulCandidates ?? [
+      ...regsgCandidates(engine),
+      ...(cpu ? MATMUL_CPU_CANDIDATES : MATMUL_CANDIDATES).filter((c) => configFits(engine, c) && c.variant !== 'naive'),
+    ];
     const best: Record<string, { config: MatmulConfig; ms: number }> = {};
     for (const dtype of !cpu && engine.hasF16 ? (['f32', 'f16'] as const) : (['f32'] as const)) {
       for (const layout of ['nk', 'kn'] as const) {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
-  configFits, defaultMatmulConfig, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, sgmatCandidates,
+  configFits, defaultMatmulConfig, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, regsgCandidates, sgmatCandidates,
   SUBGROUP_MATRIX_FEATURE, type MatmulConfig,
 } from '../../src/kernels/matmul.js';
 import type { Engine } from '../../src/runtime/engine.js';
@@ -87,7 +87,13 @@ describe('matmul vs float64 reference', () => {
   }
 
   // Every variant, and the naive baseline the benchmarks compare against.
-  const variants = [...MATMUL_CANDIDATES, NAIVE_MATMUL].filter((cfg) => configFits(engine, cfg));
+  // A-sharing through subgroups where the adapter's subgroup size is fixed (lavapipe: 8 lanes): the smallest tile,
+  // one row of A per lane (lavapipe's defaults, two rows per lane, run every case above).
+  const sg = regsgCandidates(engine);
+  const variants = [...MATMUL_CANDIDATES, NAIVE_MATMUL, ...sg.slice(0, 1)].filter((cfg) => configFits(engine, cfg));
+  test('lavapipe has a fixed subgroup size, so the subgroup-sharing variant is tested here', () => {
+    if (engine.info.family === 'lavapipe') expect(sg.length).toBeGreaterThan(0);
+  });
   for (const cfg of variants) {
     const name = `${cfg.variant} tm${cfg.tm} tn${cfg.tn} wg${cfg.wgx}×${cfg.wgy} bk${cfg.bk}`;
     test(`variant ${name} on odd and round sizes`, async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ATTENTION_CANDIDATES } from '../../src/kernels/attention.js';
-import { DEFAULT_CPU_MATMUL, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, type MatmulConfig } from '../../src/kernels/matmul.js';
+import { DEFAULT_CPU_MATMUL, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, regsgCandidates, type MatmulConfig } from '../../src/kernels/matmul.js';
 import { runTuning, tuneEngine, TUNING_VERSION } from '../../src/runtime/tuner.js';
 import { testEngine } from '../helpers/engine.js';
 
@@ -26,7 +26,7 @@ describe('kernel tuning', () => {
     expect(first.where).toBe(join(dir, 'tuning.json'));
     const r = first.record!;
     expect(r.version).toBe(TUNING_VERSION);
-    const pool = [...MATMUL_CANDIDATES, ...MATMUL_CPU_CANDIDATES].map((c) => JSON.stringify(c));
+    const pool = [...MATMUL_CANDIDATES, ...MATMUL_CPU_CANDIDATES, ...regsgCandidates(engine)].map((c) => JSON.stringify(c));
     expect(pool).toContain(JSON.stringify(r.choices['matmul:nk']));
     expect(pool).toContain(JSON.stringify(r.choices['matmul:kn']));
     expect(['nk', 'kn']).toContain(r.choices.weightLayout);
