@@ -8,7 +8,10 @@
 // Defines: D (head dim), KT (keys per tile), VEC (D, offsets and strides multiples of 4: vec4 loads),
 // SHARED_KV (stage each K/V tile in workgroup memory: one global read per workgroup instead of one per
 // invocation), QUAD (four queries per invocation, entry point main_quad: every K/V element loaded serves four
-// queries — what pays on CPU drivers, where each per-invocation load costs a bounds check and an insert).
+// queries — what pays on CPU drivers, where each per-invocation load costs a bounds check and an insert),
+// SG_KV with SG (main_quad: the lanes of a subgroup, which all read the same keys, load DV / SG vec4s of each K and
+// V row apiece and pass them around with subgroupShuffle instead of each loading the whole row; needs the
+// `subgroups` feature, a fixed subgroup size SG dividing DV, and WGQ a multiple of SG).
 // Override: WGQ (invocations per workgroup).
 // Napkin math per (query, key): 2·D multiply-adds (score + weighted V), 1 exp; 2·D loads (D/2 with QUAD).
 // Both entry points keep their per-query state in separate variables rather than arrays indexed by query:
@@ -154,7 +157,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // Four queries per invocation (rows 4·i .. 4·i + 3): scores, running maxima and sums are vec4s, one component
 // per query; each K and V element is loaded once for the four.
 @compute @workgroup_size(WGQ, 1, 1)
+#if SG_KV
+fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+             @builtin(subgroup_invocation_id) sl: u32) {
+#else
 fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#endif
   let b = wid.z;
   let h = wid.y;
   let q0 = (wid.x * WGQ + lid) * 4u;
@@ -193,11 +201,20 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         var dc = vec4<f32>(0.0);
         var dd = vec4<f32>(0.0);
         var de = vec4<f32>(0.0);
+#if SG_KV
+        // Every lane needs the whole key row: each loads DV / SG of its vec4s, shuffles hand over the rest.
+        var kMine: array<vec4<f32>, DV / SG>;
+        for (var r = 0u; r < DV / SG; r++) { kMine[r] = loadK(kBase + (k0 + j) * p.kRow, r * SG + sl); }
+#endif
         for (var c = 0u; c < DV; c++) {
 #if SHARED_KV
           let kv = kTile[j * DV + c];
 #else
+#if SG_KV
+          let kv = subgroupShuffle(kMine[c / SG], c % SG);
+#else
           let kv = loadK(kBase + (k0 + j) * p.kRow, c);
+#endif
 #endif
           da = fma(qa[c], kv, da);
           dc = fma(qc[c], kv, dc);
@@ -222,11 +239,19 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
       if (j < n) {
         let pj = exp(s[j] - m);
         l += pj;
+#if SG_KV
+        var vMine: array<vec4<f32>, DV / SG>;
+        for (var r = 0u; r < DV / SG; r++) { vMine[r] = loadV(vBase + (k0 + j) * p.vRow, r * SG + sl); }
+#endif
         for (var c = 0u; c < DV; c++) {
 #if SHARED_KV
           let vv = vTile[j * DV + c];
 #else
+#if SG_KV
+          let vv = subgroupShuffle(vMine[c / SG], c % SG);
+#else
           let vv = loadV(vBase + (k0 + j) * p.vRow, c);
+#endif
 #endif
           aa[c] = fma(vec4<f32>(pj.x), vv, aa[c]);
           ac[c] = fma(vec4<f32>(pj.y), vv, ac[c]);

@@ -38,6 +38,8 @@ export interface AttentionConfig {
   /** Keys per tile. */
   kt: number;
   sharedKV: boolean;
+  /** main_quad: K/V rows shared between a subgroup's lanes by shuffles (where the subgroup size is fixed). */
+  sgKV?: boolean;
 }
 
 export const ATTENTION_CANDIDATES: AttentionConfig[] = [
@@ -48,6 +50,8 @@ export const ATTENTION_CANDIDATES: AttentionConfig[] = [
   { wgq: 8, quad: true, kt: 16, sharedKV: false },
   { wgq: 16, quad: true, kt: 16, sharedKV: true },
   { wgq: 16, quad: true, kt: 8, sharedKV: false },
+  { wgq: 8, quad: true, kt: 16, sharedKV: false, sgKV: true },
+  { wgq: 32, quad: true, kt: 16, sharedKV: false, sgKV: true },
 ];
 
 export function defaultAttentionConfig(engine: Engine): AttentionConfig {
@@ -56,7 +60,7 @@ export function defaultAttentionConfig(engine: Engine): AttentionConfig {
   // lavapipe, 577 tokens × 16 heads × 64: four queries per invocation 155 ms, one per invocation 460–490 ms
   // (each K/V element loaded serves four queries). GPUs: K/V tiles shared through workgroup memory.
   // SwiftShader compiles the four-query kernel slowly: it starts from one query per invocation.
-  if (engine.info.family === 'lavapipe') return { wgq: 8, quad: true, kt: 16, sharedKV: false };
+  if (engine.info.family === 'lavapipe') return { wgq: 8, quad: true, kt: 16, sharedKV: false, sgKV: true };
   return engine.info.isCpu ? { wgq: 64, kt: 16, sharedKV: false } : { wgq: 64, kt: 32, sharedKV: true };
 }
 
@@ -112,13 +116,22 @@ export function attentionCall(engine: Engine, q: Tensor, k: Tensor, v: Tensor, o
   wgq = Math.min(wgq, engine.limits.maxComputeInvocationsPerWorkgroup, engine.limits.maxComputeWorkgroupSizeX);
   const sharedBytes = 2 * cfg.kt * Math.ceil(g.D / 4) * 16;
   const sharedKV = cfg.sharedKV && sharedBytes <= engine.limits.maxComputeWorkgroupStorageSize;
+  // Subgroup sharing where it applies (else the same kernel loading whole rows): four queries per invocation, a
+  // fixed subgroup size that divides the head's vec4 count, whole subgroups per workgroup.
+  const sg = engine.fixedSubgroupSize;
+  const sgKV = !!cfg.sgKV && quad && !sharedKV && vec && sg > 0 && (g.D / 4) % sg === 0 && wgq % sg === 0;
   const u = (x: number) => ['u32', x] as const;
   const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
   const workgroups: [number, number, number] = [Math.ceil(g.Lq / (wgq * tq)), g.H, g.B];
   if (workgroups.some((w) => w > maxDim)) throw new Error(`${name}: dispatch exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
   return {
     kernel: quad ? ATTENTION_QUAD : ATTENTION,
-    spec: { dtype: q.dtype, defines: { D: g.D, KT: cfg.kt, VEC: vec, SHARED_KV: sharedKV }, overrides: { WGQ: wgq } },
+    spec: {
+      dtype: q.dtype,
+      enables: sgKV ? ['subgroups'] : [],
+      defines: { D: g.D, KT: cfg.kt, VEC: vec, SHARED_KV: sharedKV, SG_KV: sgKV, SG: sgKV ? sg : 1 },
+      overrides: { WGQ: wgq },
+    },
     tensors: [q, k, v, out],
     uniforms: packUniforms([
       u(g.B), u(g.Lq), u(g.Lk), u(g.H),

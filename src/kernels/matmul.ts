@@ -122,18 +122,12 @@ export const MATMUL_CANDIDATES: MatmulConfig[] = [
   { variant: 'tiled', tm: 4, tn: 4, wgx: 16, wgy: 16, bk: 32 },
 ];
 
-/** The subgroup size a `regsg` kernel can be built for: the adapter's, when it is fixed; 0 when there is none. */
-export function fixedSubgroupSize(engine: Engine): number {
-  const { subgroupMinSize: lo, subgroupMaxSize: hi } = engine.info;
-  return engine.features.has('subgroups') && lo > 0 && lo === hi ? hi : 0;
-}
-
 /**
  * `regsg` tiles for this adapter: TM a multiple of its fixed subgroup size (each lane loads TM / SG rows of A and
  * shuffles them to the others), at most 256 accumulators per invocation.
  */
 export function regsgCandidates(engine: Engine): MatmulConfig[] {
-  const sg = fixedSubgroupSize(engine);
+  const sg = engine.fixedSubgroupSize;
   if (!sg) return [];
   const out: MatmulConfig[] = [];
   for (const tm of [sg, 2 * sg, 3 * sg].filter((t) => t <= 32)) {
@@ -149,7 +143,7 @@ export function configFits(engine: Engine, c: MatmulConfig): boolean {
   if (c.variant === 'sgmat') return sgmatProblem(engine, c) === null;
   if (c.variant === 'regsg') {
     const sg = c.sg ?? 0;
-    if (!sg || sg !== fixedSubgroupSize(engine) || c.tm % sg !== 0 || c.wgx % sg !== 0 || c.wgy !== 1 || c.tn % 4 !== 0) return false;
+    if (!sg || sg !== engine.fixedSubgroupSize || c.tm % sg !== 0 || c.wgx % sg !== 0 || c.wgy !== 1 || c.tn % 4 !== 0) return false;
   }
   const inv = c.variant === 'tiled' ? 256 : c.variant === 'rows' ? c.wgx : c.wgx * c.wgy;
   const shared = c.variant === 'tiled' ? c.bk * (c.tm + c.tn) * 16 * 4 : 0;

@@ -87,6 +87,15 @@ export class Engine implements TensorHost {
     return this.features.has('timestamp-query');
   }
 
+  /**
+   * The adapter's subgroup size when it is fixed (min = max, e.g. lavapipe's 8 lanes), else 0: kernels that pass
+   * values between a subgroup's lanes by index (`regsg` matmul, `sgKV` attention) are built for one size.
+   */
+  get fixedSubgroupSize(): number {
+    const { subgroupMinSize: lo, subgroupMaxSize: hi } = this.info;
+    return this.features.has('subgroups') && lo > 0 && lo === hi ? hi : 0;
+  }
+
   /** Throws the first error the device reported since the last check, or that the device is gone. */
   check(): void {
     if (this.disposed) throw new Error('this engine has been disposed');
