@@ -57,8 +57,9 @@ export const ATTENTION_CANDIDATES: AttentionConfig[] = [
 export function defaultAttentionConfig(engine: Engine): AttentionConfig {
   const tuned = engine.tuning.get<AttentionConfig>('attention');
   if (tuned) return tuned;
-  // lavapipe, 577 tokens × 16 heads × 64: four queries per invocation 155 ms, one per invocation 460–490 ms
-  // (each K/V element loaded serves four queries). GPUs: K/V tiles shared through workgroup memory.
+  // lavapipe, 577 tokens × 16 heads × 64: one query per invocation 460–490 ms; four 131–160 ms (each K/V element
+  // loaded serves four queries); four with K/V rows shared by shuffles 41–52 ms (PERFORMANCE.md section 9).
+  // GPUs: K/V tiles shared through workgroup memory.
   // SwiftShader compiles the four-query kernel slowly: it starts from one query per invocation.
   if (engine.info.family === 'lavapipe') return { wgq: 8, quad: true, kt: 16, sharedKV: false, sgKV: true };
   return engine.info.isCpu ? { wgq: 64, kt: 16, sharedKV: false } : { wgq: 64, kt: 32, sharedKV: true };
