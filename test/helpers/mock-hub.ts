@@ -36,7 +36,7 @@ export const MOCK_COMMIT = '0123456789abcdef0123456789abcdef01234567';
 
 /** A misbehaviour for the GET requests of one file (HEAD is never affected). */
 export interface Fault {
-  /** Send this many bytes of the body, then destroy the connection. */
+  /** Send this many bytes of the body, then close the connection (a body that fits is sent whole). */
   dropAfter?: number;
   /** Ignore Range: answer 200 with the whole file. */
   ignoreRange?: boolean;
@@ -153,8 +153,11 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
       ...(range ? { 'Content-Range': `bytes ${from}-${to - 1}/${data.byteLength}` } : {}),
     });
     if (req.method === 'HEAD') return void res.end();
-    if (fault?.dropAfter !== undefined) {
-      res.write(body.subarray(0, fault.dropAfter), () => req.socket.destroy());
+    if (fault?.dropAfter !== undefined && fault.dropAfter < body.byteLength) {
+      // End the connection (FIN) once the part is flushed, rather than destroying it (RST): a reset can make the
+      // client's kernel discard bytes it received but had not read yet, so a loaded machine saw attempts that
+      // made no progress at all and the download tests failed now and then.
+      res.write(body.subarray(0, fault.dropAfter), () => req.socket.end());
       return;
     }
     res.end(body);
