@@ -88,7 +88,7 @@ export const NAIVE_MATMUL: MatmulConfig = { variant: 'naive', tm: 1, tn: 4, wgx:
 
 // Untuned defaults for CPU adapters, by weight layout. lavapipe, 576×4096×1024: B as [K, N] with tm 8 × tn 16
 // reached 12–15 GFLOP/s; B as [N, K] does best with tm 4 × tn 8 (6–8 GFLOP/s). With subgroups (lavapipe has them,
-// 8 lanes) the `regsg` tiles below do about twice that (PERFORMANCE.md section 7).
+// 8 lanes) the `regsg` tiles below do about twice that (PERFORMANCE.md section 8).
 export const DEFAULT_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 };
 export const DEFAULT_CPU_MATMUL_NK: MatmulConfig = { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk: 16 };
 export const DEFAULT_LAVAPIPE_MATMUL: MatmulConfig = { variant: 'regsg', tm: 16, tn: 16, wgx: 8, wgy: 1, bk: 16, sg: 8 };
