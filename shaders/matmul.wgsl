@@ -7,6 +7,7 @@
 //  - main_reg:   register tiling only. Each invocation computes TM×TN outputs from vec4 loads, no workgroup
 //                memory, no barriers. Best on CPU drivers (lavapipe, SwiftShader) where a barrier is a context
 //                switch; on GPUs it relies on the caches.
+//  - main_reg_sg: main_reg with the loads of A shared between a subgroup's lanes (variant `regsg`; below).
 //  - main_tiled: classic workgroup-memory tiling: a BM×BN tile per workgroup (BM = WG_Y·TM, BN = WG_X·TN),
 //                A and B staged through workgroup memory BK deep, each invocation TM×TN outputs.
 //  - main_rows:  a workgroup of TM rows, one column per invocation (an experiment for CPU drivers, kept as a
