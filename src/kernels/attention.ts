@@ -59,9 +59,10 @@ export function defaultAttentionConfig(engine: Engine): AttentionConfig {
   if (tuned) return tuned;
   // lavapipe, 577 tokens × 16 heads × 64: one query per invocation 460–490 ms; four 131–160 ms (each K/V element
   // loaded serves four queries); four with K/V rows shared by shuffles 41–52 ms (PERFORMANCE.md section 9).
-  // GPUs: K/V tiles shared through workgroup memory.
-  // SwiftShader compiles the four-query kernel slowly: it starts from one query per invocation.
+  // GPUs: K/V tiles shared through workgroup memory. SwiftShader (Chromium 156): one query per invocation 2.0 s,
+  // four 1.25 s, four sharing K/V by shuffles 1.39 s; each compiles in under half a second.
   if (engine.info.family === 'lavapipe') return { wgq: 8, quad: true, kt: 16, sharedKV: false, sgKV: true };
+  if (engine.info.family === 'swiftshader') return { wgq: 8, quad: true, kt: 16, sharedKV: false };
   return engine.info.isCpu ? { wgq: 64, kt: 16, sharedKV: false } : { wgq: 64, kt: 32, sharedKV: true };
 }
 

@@ -144,7 +144,9 @@ export class SiglipModel {
       const scale = await readSmallTensor(source, entries, 'logit_scale', [1]);
       const bias = await readSmallTensor(source, entries, 'logit_bias', [1]);
       // Untuned: CPU adapters read [K, N] weights twice as fast (measured on lavapipe); GPUs keep HF's layout.
-      const layout = opts.weightLayout ?? engine.tuning.get<WeightLayout>('weightLayout') ?? (engine.info.family === 'lavapipe' ? 'kn' : 'nk');
+      // Untuned: [in, out] on the CPU drivers whose kernels were measured faster with it (lavapipe, SwiftShader).
+      const cpuKn = engine.info.family === 'lavapipe' || engine.info.family === 'swiftshader';
+      const layout = opts.weightLayout ?? engine.tuning.get<WeightLayout>('weightLayout') ?? (cpuKn ? 'kn' : 'nk');
       if (layout !== 'nk' && layout !== 'kn') throw new Error(`weightLayout must be 'nk' or 'kn', got ${JSON.stringify(layout)}`);
       const tensors = await loadWeights(engine, source, entries, siglipWeightPlan(config, towers, layout), { dtype, onProgress: opts.onProgress });
       const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!, layout);
