@@ -109,7 +109,10 @@ export const MATMUL_CPU_CANDIDATES: MatmulConfig[] = [
   { variant: 'reg', tm: 8, tn: 4, wgx: 8, wgy: 4, bk: 16 },
 ];
 
-/** Every variant (the tests run them all; the tuner measures these on GPUs). */
+/**
+ * Every variant that needs no subgroup feature (the tests run them all; the tuner measures these on GPUs). The
+ * subgroup ones depend on the adapter: regsgCandidates, sgmatCandidates.
+ */
 export const MATMUL_CANDIDATES: MatmulConfig[] = [
   { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 },
   { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 2, bk: 16 },
