@@ -4,15 +4,13 @@
  * thumbnails, Classify shows one bar per label with the scores Node computes (to the displayed precision), and
  * errors land in the page. Saves test-results/demo.png. Run alone: npx vitest run test/browser
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SiglipModel } from '../../src/model/siglip-model.js';
 import { FIXTURES } from '../helpers/fixtures.js';
-import { useBrowserEnv, type BrowserEnv } from './harness.js';
+import { LABELS, nodeCatsScores, useBrowserEnv, type BrowserEnv } from './harness.js';
 
-const LABELS = ['2 cats', '2 dogs', 'a remote'];
 const SCREENSHOT = join('test-results', 'demo.png');
 
 let env: BrowserEnv;
@@ -24,12 +22,7 @@ useBrowserEnv(async (e) => {
 });
 
 beforeAll(async () => {
-  const model = await SiglipModel.load(join(FIXTURES, 'siglip-tiny'));
-  try {
-    nodeScores = await model.classify(new Uint8Array(readFileSync(join(FIXTURES, 'images', 'cats.png'))), LABELS);
-  } finally {
-    await model.dispose();
-  }
+  nodeScores = await nodeCatsScores();
 });
 
 /** What the page says about errors (the banner), for assertion messages. */

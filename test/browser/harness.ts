@@ -6,13 +6,28 @@
  *
  * These tests are never skipped: without Chromium they fail and say how to install it.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startDemoServer, type DemoServer } from '../../scripts/serve-demo.mjs';
+import { SiglipModel } from '../../src/model/siglip-model.js';
+import { FIXTURES } from '../helpers/fixtures.js';
+
+/** The labels the browser tests classify the cats fixture with. */
+export const LABELS = ['2 cats', '2 dogs', 'a remote'];
+
+/** What Node computes for the cats fixture with siglip-tiny: the scores the pages must reproduce. */
+export async function nodeCatsScores(): Promise<{ label: string; score: number }[]> {
+  const model = await SiglipModel.load(join(FIXTURES, 'siglip-tiny'));
+  try {
+    return await model.classify(new Uint8Array(readFileSync(join(FIXTURES, 'images', 'cats.png'))), LABELS);
+  } finally {
+    await model.dispose();
+  }
+}
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 

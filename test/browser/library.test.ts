@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SiglipModel } from '../../src/model/siglip-model.js';
 import { diff, TOL } from '../helpers/compare.js';
 import { FIXTURES, loadReference, MODELS } from '../helpers/fixtures.js';
-import { f32FromB64, useBrowserEnv, type BrowserEnv } from './harness.js';
+import { f32FromB64, LABELS, nodeCatsScores, useBrowserEnv, type BrowserEnv } from './harness.js';
 
 /** What the page's `window` holds after harness.libraryPage(). */
 type Lib = typeof import('../../src/index.js');
@@ -25,7 +25,6 @@ interface PageWindow {
   fromB64(s: string): Uint8Array;
 }
 
-export const LABELS = ['2 cats', '2 dogs', 'a remote'];
 
 let env: BrowserEnv;
 let page: Page;
@@ -148,12 +147,7 @@ describe('siglip-tiny: classify and browser files', () => {
   let nodeScores: { label: string; score: number }[];
 
   beforeAll(async () => {
-    const model = await SiglipModel.load(join(FIXTURES, 'siglip-tiny'));
-    try {
-      nodeScores = await model.classify(new Uint8Array(readFileSync(join(FIXTURES, 'images', 'cats.png'))), LABELS);
-    } finally {
-      await model.dispose();
-    }
+    nodeScores = await nodeCatsScores();
   });
 
   it('classify(cats.png as a Blob) gives 3 sorted scores in (0, 1), equal to Node within 1e-5', async () => {
