@@ -28,8 +28,28 @@ describe('model ids', () => {
     expect(parseModelId('google/siglip', 'dev')).toEqual({ repo: 'google/siglip', revision: 'dev' });
   });
   it('rejects what is not an id', () => {
-    for (const bad of ['siglip', 'a/b/c', '../x', 'org/..', 'org/name@', '/abs/path', 'org/na me']) {
+    for (const bad of ['siglip', 'a/b/c', '../x', './x', '~/x', '/abs/path', 'org/na me']) {
       expect(parseModelId(bad), bad).toBeNull();
+    }
+  });
+  it('refuses ids and revisions that would leave the cache folder or are not what the hub allows, naming the part', () => {
+    const cases: [string, RegExp][] = [
+      ['org/..', /"org\/\.\." from the model reference "org\/\.\.": not a valid repository id/],
+      ['org/name@', /"" from the model reference "org\/name@": not a valid revision .*empty/],
+      ['org/name@../../../../out', /"\.\.\/\.\.\/\.\.\/\.\.\/out" from the model reference .*: not a valid revision/],
+      ['org/name@refs/../../x', /not a valid revision .*segment "\.\." starts with "\."/],
+      ['org/name@/abs', /not a valid revision .*empty path segment/],
+      ['org/name@a\\b', /not a valid revision/],
+      ['org/name@main.lock', /ends in "\.lock"/],
+      ['org/na--me', /not a valid repository id .*"--"/],
+      ['org/name.git', /not a valid repository id .*"\.git"/],
+      ['-org/name', /not a valid repository id/],
+      [`org/${'x'.repeat(100)}`, /longer than 96/],
+    ];
+    for (const [ref, msg] of cases) expect(() => parseModelId(ref), ref).toThrow(msg);
+    expect(() => parseModelId('org/name', '../x')).toThrow(/from the revision option: not a valid revision/);
+    for (const ok of ['org/name@refs/pr/3', 'org/name@v1.0', 'org/name@fp16', 'org/name@0123456789abcdef0123456789abcdef01234567', 'Org_1/na.me-2']) {
+      expect(parseModelId(ok), ok).not.toBeNull();
     }
   });
   it('builds resolve URLs with the revision as one escaped segment', () => {

@@ -2,6 +2,7 @@
 // node: modules are imported inside the methods: esbuild hoists static imports of even a lazily loaded module to
 // the top of a browser bundle, where they would break it.
 import { DEFAULT_CHUNK_BYTES, type FileSource } from './source.js';
+import { checkFileName } from './hub/hub-names.js';
 
 const fs = () => import('node:fs/promises');
 
@@ -17,7 +18,7 @@ export class DirectorySource implements FileSource {
   }
 
   locate(name: string): string {
-    return joinPath(this.description, name);
+    return joinPath(this.description, checkFileName(name));
   }
 
   async has(name: string): Promise<boolean> {

@@ -4,7 +4,11 @@
  * same way, and every error can name the file it is about (`locate`).
  *
  * Implementations: `DirectorySource` (src/model/source-node.ts, Node only), `UrlSource` and `BlobSource` (here).
+ * Sources that turn names into paths or URLs check them first (`checkFileName`): names also come from files (a
+ * sharded checkpoint's index), and `../x` must not reach outside the checkpoint.
  */
+import { checkFileName } from './hub/hub-names.js';
+
 export interface FileSource {
   /** Human-readable origin for messages: a directory path, a base URL, "browser files". */
   readonly description: string;
@@ -52,7 +56,8 @@ export class UrlSource implements FileSource {
   private fetchImpl: typeof fetch = (...args) => fetch(...args);
 
   locate(name: string): string {
-    return new URL(name, this.base).toString();
+    // Each segment escaped, so "?", "#" or "%" in a name cannot change the URL's meaning either.
+    return this.base + checkFileName(name).split('/').map(encodeURIComponent).join('/');
   }
 
   /** False only when the server says the file is not there (404/410); an unreachable server is an error, not

@@ -9,6 +9,7 @@ import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { numel, readSafetensorsHeader, type StEntry } from './safetensors.js';
 import { readJson, type FileSource } from './source.js';
+import { checkFileName } from './hub/hub-names.js';
 
 /** One source tensor (or a row range of it) placed at a row of a destination tensor. */
 export interface WeightPart {
@@ -64,7 +65,7 @@ export async function readCheckpointIndex(source: FileSource): Promise<Map<strin
     }
     files = [...new Set(Object.values(index.weight_map))];
     for (const f of files) {
-      if (typeof f !== 'string' || f.includes('..') || f.startsWith('/')) throw new Error(`${source.locate('model.safetensors.index.json')}: bad shard name ${JSON.stringify(f)}`);
+      checkFileName(f, `the weight_map of ${source.locate('model.safetensors.index.json')}`);
     }
     for (const f of files) {
       const h = await readSafetensorsHeader(source, f);

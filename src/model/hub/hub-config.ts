@@ -5,6 +5,7 @@
  * Node-only functions.
  */
 import type { FileSource } from '../source.js';
+import { checkRepoId, checkRevision } from './hub-names.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
@@ -47,6 +48,9 @@ export interface HubOptions {
   /** Node: retries of a download after a dropped connection, each resuming where the last stopped; only attempts
    *  that made no progress count (default 5). */
   retries?: number;
+  /** Node: a download lock whose holder stopped refreshing it for this long (a killed process) is taken over;
+   *  default `SIGLIP_WEBGPU_LOCK_STALE` seconds, else 30 s (at least 2 s). */
+  lockStaleMs?: number;
   /** Environment to read instead of process.env (tests). */
   env?: Env;
 }
@@ -58,17 +62,24 @@ export interface ModelRef {
 
 export type SourceRef = string | FileSource;
 
-const REPO_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-export const COMMIT_RE = /^[0-9a-f]{40}$/;
+export { COMMIT_RE } from './hub-names.js';
 
-/** "org/name" or "org/name@revision" (the revision may contain slashes: "org/name@refs/pr/3"); null if not an id. */
+/** Two non-empty parts without whitespace or backslashes, not starting like a path ("./x", "../x", "~/x"): meant
+ *  as a model id (then checked strictly). */
+const ID_SHAPE = /^(?![.~])[^/\s\\]+\/[^/\s\\]+$/;
+
+/**
+ * "org/name" or "org/name@revision" (the revision may contain slashes: "org/name@refs/pr/3"); null when `ref` is
+ * not shaped like a model id at all. Shaped like one but unsafe (`org/..`, `org/name@../../x`): an
+ * UnsafeHubValueError naming the part, since both parts become cache paths and URL segments.
+ */
 export function parseModelId(ref: string, defaultRevision = DEFAULT_REVISION): ModelRef | null {
   const at = ref.indexOf('@');
   const repo = at < 0 ? ref : ref.slice(0, at);
-  const revision = at < 0 ? defaultRevision : ref.slice(at + 1);
-  const parts = repo.split('/');
-  if (parts.length !== 2 || !parts.every((p) => REPO_PART.test(p) && !p.includes('..'))) return null;
-  if (!revision || /\s/.test(revision)) return null;
+  if (!ID_SHAPE.test(repo)) return null;
+  const origin = `the model reference ${JSON.stringify(ref)}`;
+  checkRepoId(repo, origin);
+  const revision = at < 0 ? checkRevision(defaultRevision, 'the revision option') : checkRevision(ref.slice(at + 1), origin);
   return { repo, revision };
 }
 
