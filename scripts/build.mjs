@@ -30,9 +30,9 @@ await Promise.all([
     entryPoints: ['src/browser.ts'],
     outfile: 'dist/siglip-webgpu.browser.js',
     platform: 'browser',
-    external: ['webgpu', 'node:*'],
+    external: ['webgpu', 'node:*', 'proper-lockfile'],
   }),
-  build({ ...common, entryPoints: ['demo/main.ts'], outfile: 'dist/demo/main.js', platform: 'browser', external: ['webgpu', 'node:*'] }),
+  build({ ...common, entryPoints: ['demo/main.ts'], outfile: 'dist/demo/main.js', platform: 'browser', external: ['webgpu', 'node:*', 'proper-lockfile'] }),
 ]);
 chmodSync('dist/cli.js', 0o755);
 if (!noTypes) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

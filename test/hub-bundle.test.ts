@@ -13,7 +13,8 @@ describe('browser bundle of src/model/hub', () => {
       write: false,
       logLevel: 'silent',
       // source-node.ts (DirectorySource, not this module's) is checked separately by its owner; keep it out here.
-      external: ['node:*', '../source-node.js'],
+      // proper-lockfile: the Node cache's download lock (blob-lock-node.ts), loaded lazily on the Node path only.
+      external: ['node:*', '../source-node.js', 'proper-lockfile'],
     });
     const js = out.outputFiles[0]!.text;
     expect(js).not.toMatch(/^\s*import\s[^(]*?from\s*["']node:/m);

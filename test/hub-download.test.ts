@@ -1,7 +1,7 @@
 // Downloads into the hub cache when the network misbehaves: resume after a drop, servers that ignore Range, short
-// bodies and wrong bytes — the cache must end with the right file or with only a `.incomplete`, never a bad blob.
+// bodies and wrong bytes — the cache must end with the right file or with only a partial file, never a bad blob.
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -37,11 +37,14 @@ const open = (extra: Parameters<typeof openModelSource>[1] = {}) =>
   openModelSource('org/tiny', { endpoint: hub.endpoint, cacheDir, retries: 2, ...extra });
 const gets = () => hub.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/cdn/'));
 const exists = (p: string) => lstat(p).then(() => true, () => false);
+/** Our partial download of the weights (huggingface_hub's own is `<sha>.incomplete`). */
+const partialOf = () => join(blobs, `${sha256(weights)}.siglip-partial`);
 
 async function expectWholeFile(got: Uint8Array) {
   expect({ length: got.byteLength, sha256: sha256(got) }).toEqual({ length: weights.byteLength, sha256: sha256(weights) });
   const blob = new Uint8Array(await readFile(join(blobs, sha256(weights))));
   expect(sha256(blob)).toBe(sha256(weights));
+  expect(await exists(partialOf())).toBe(false);
   expect(await exists(join(blobs, `${sha256(weights)}.incomplete`))).toBe(false);
 }
 
@@ -74,7 +77,7 @@ describe('resumable downloads', () => {
     expect(events.at(-1)).toBe(weights.byteLength);
   });
 
-  it('gives up after the retries with a clear error, leaving only the .incomplete; the next run resumes it', async () => {
+  it('gives up after the retries with a clear error, leaving only the partial file; the next run resumes it', async () => {
     hub.addFault(FILE, { dropAfter: 400_000, times: 1 });
     hub.addFault(FILE, { dropAfter: 0 }); // then: headers and nothing more, so no attempt makes progress
     const events: { loaded: number; total?: number; done: boolean }[] = [];
@@ -85,9 +88,9 @@ describe('resumable downloads', () => {
     expect(events.at(-1)).toMatchObject({ done: true, total: weights.byteLength });
     expect(events.at(-1)!.loaded).toBeLessThan(weights.byteLength);
     expect(err.message).toMatch(/^model\.safetensors: download from .* failed/);
-    expect(err.message).toContain('.incomplete');
+    expect(err.message).toContain('.siglip-partial');
     expect(gets()).toHaveLength(1 + 1 + 2); // the partial one, the first failure, 2 retries
-    const partial = join(blobs, `${sha256(weights)}.incomplete`);
+    const partial = partialOf();
     const kept = (await stat(partial)).size;
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThanOrEqual(400_000);
@@ -100,11 +103,24 @@ describe('resumable downloads', () => {
     expect(gets().map((r) => r.range)).toEqual([`bytes=${kept}-`]);
   });
 
-  it('resumes a partial download left by huggingface_hub', async () => {
+  it('resumes a partial download that huggingface_hub left behind (untouched for longer than the lock stale time)', async () => {
     await mkdir(blobs, { recursive: true });
-    await writeFile(join(blobs, `${sha256(weights)}.incomplete`), weights.subarray(0, 123_456));
+    const theirs = join(blobs, `${sha256(weights)}.incomplete`);
+    await writeFile(theirs, weights.subarray(0, 123_456));
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(theirs, minuteAgo, minuteAgo);
     await expectWholeFile(await (await open()).read(FILE));
     expect(gets().map((r) => r.range)).toEqual(['bytes=123456-']);
+  });
+
+  it('leaves alone a partial download that huggingface_hub is still writing (Python locks it with flock, which Node cannot take)', async () => {
+    await mkdir(blobs, { recursive: true });
+    const theirs = join(blobs, `${sha256(weights)}.incomplete`);
+    await writeFile(theirs, weights.subarray(0, 123_456)); // just written: a live download
+    const got = await (await open()).read(FILE);
+    expect(sha256(got)).toBe(sha256(weights));
+    expect(gets().map((r) => r.range)).toEqual([undefined]); // fetched whole into our own partial file
+    expect((await stat(theirs)).size).toBe(123_456); // not one byte written to Python's file
   });
 });
 
@@ -117,7 +133,7 @@ describe('never a corrupt blob', () => {
     expect(gets().length).toBeLessThan(6); // refetching the same short prefix is not progress: it gives up
     expect(await exists(join(blobs, sha256(weights)))).toBe(false);
     expect(await exists(snapshotFile)).toBe(false);
-    expect((await readdir(blobs)).every((f) => f.endsWith('.incomplete'))).toBe(true);
+    expect((await readdir(blobs)).every((f) => f.endsWith('.siglip-partial'))).toBe(true);
   });
 
   it('bytes that do not match the sha256 etag are discarded', async () => {

@@ -82,7 +82,7 @@ const BROWSER_BUILD: BuildOptions = {
   logLevel: 'warning',
   target: 'es2022',
   platform: 'browser',
-  external: ['webgpu', 'node:*'],
+  external: ['webgpu', 'node:*', 'proper-lockfile'],
 };
 
 /** Builds dist/siglip-webgpu.browser.js and dist/demo/main.js into a new temporary folder (about 0.3 s), plus the

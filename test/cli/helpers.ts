@@ -1,5 +1,5 @@
 /** Running the built CLI (dist/cli.js, rebuilt once per test file) as a user would, in a child process. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -37,4 +37,10 @@ export async function cli(args: string[], env: Record<string, string | undefined
       resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr: stderr.replace(/^Warning: max\w+ artificially reduced.*\n/gm, '') });
     });
   });
+}
+
+/** The built CLI started as a child process that the caller may kill (e.g. mid-download). */
+export async function spawnCli(args: string[], env: Record<string, string | undefined> = {}): Promise<ChildProcess> {
+  await buildCli();
+  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -45,6 +45,9 @@ export interface Fault {
   truncateTo?: number;
   /** Answer with this status and an empty body. */
   status?: number;
+  /** Send the body slowly: pieces of this many bytes, `chunkDelayMs` apart (downloads that overlap in time). */
+  chunkBytes?: number;
+  chunkDelayMs?: number;
   /** How many GET requests of the file the fault applies to (default: all of them). */
   times?: number;
 }
@@ -61,6 +64,9 @@ export interface MockHubOptions {
   token?: string;
   /** Faults by file name (as in the repository: "model.safetensors"); see also `setFault` / `addFault`. */
   faults?: Record<string, Fault | Fault[]>;
+  /** A hostile or broken hub: rewrites the headers of every /resolve/ answer (HEAD, GET and redirects) for a file,
+   *  e.g. `(file, h) => ({ ...h, 'X-Repo-Commit': '../../out' })`. */
+  rewriteHeaders?: (file: string, headers: Record<string, string>) => Record<string, string>;
 }
 
 export interface MockRequest {
@@ -153,6 +159,16 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
       ...(range ? { 'Content-Range': `bytes ${from}-${to - 1}/${data.byteLength}` } : {}),
     });
     if (req.method === 'HEAD') return void res.end();
+    if (fault?.chunkBytes) {
+      const step = fault.chunkBytes;
+      const send = (o: number) => {
+        if (res.destroyed) return;
+        if (o + step >= body.byteLength) return void res.end(body.subarray(o));
+        res.write(body.subarray(o, o + step));
+        setTimeout(() => send(o + step), fault.chunkDelayMs ?? 10);
+      };
+      return send(0);
+    }
     if (fault?.dropAfter !== undefined && fault.dropAfter < body.byteLength) {
       // End the connection (FIN) once the part is flushed, rather than destroying it (RST): a reset can make the
       // client's kernel discard bytes it received but had not read yet, so a loaded machine saw attempts that
@@ -196,12 +212,13 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
     if (!dir) return void res.writeHead(404, { 'X-Error-Code': 'RepoNotFound' }).end();
     if (revision !== 'main' && revision !== MOCK_COMMIT) return void res.writeHead(404, { 'X-Error-Code': 'RevisionNotFound' }).end();
     const e = entry(dir, file.join('/'));
+    const rewrite = (h: Record<string, string>) => opts.rewriteHeaders?.(file.join('/'), h) ?? h;
     const common = { 'X-Repo-Commit': MOCK_COMMIT };
-    if (!e) return void res.writeHead(404, { ...common, 'X-Error-Code': 'EntryNotFound' }).end();
-    if (!e.lfs) return serveBody(req, res, e, { ...common, ETag: `"${e.gitSha1}"` });
+    if (!e) return void res.writeHead(404, rewrite({ ...common, 'X-Error-Code': 'EntryNotFound' })).end();
+    if (!e.lfs) return serveBody(req, res, e, rewrite({ ...common, ETag: `"${e.gitSha1}"` }));
     const lfs = { ...common, ETag: `"${e.gitSha1}"`, 'X-Linked-Etag': `"${e.sha256}"`, 'X-Linked-Size': String(e.size) };
-    if (opts.redirectLfs === false) return serveBody(req, res, e, lfs);
-    res.writeHead(302, { ...lfs, Location: `${cdn}/cdn/${e.sha256}`, 'Content-Length': '0' }).end();
+    if (opts.redirectLfs === false) return serveBody(req, res, e, rewrite(lfs));
+    res.writeHead(302, rewrite({ ...lfs, Location: `${cdn}/cdn/${e.sha256}`, 'Content-Length': '0' })).end();
   };
 
   const server = createServer((req, res) => handle(req, res, false));

@@ -1,9 +1,10 @@
 /**
- * One file from the hub into a blob of the cache, the way huggingface_hub does it: bytes go to
- * `<blob>.incomplete`, a partial file is resumed with `Range: bytes=<have>-`, and only a file of the expected size
- * (and sha256, for LFS files) is renamed into place, so the cache never holds a short or corrupt blob. A dropped
- * connection is retried with resume; attempts that made progress do not count against `retries`, so a slow but
- * flaky line still finishes a large file.
+ * One file from the hub into a blob of the cache, the way huggingface_hub does it: bytes go to a partial file
+ * (HubCache.partialPath), a partial file is resumed with `Range: bytes=<have>-`, and only a file of the expected
+ * size and hash (sha256 for LFS files, git's blob sha1 for the others) is renamed into place, so the cache never
+ * holds a short or corrupt blob. A dropped connection is retried with resume; attempts that made progress do not
+ * count against `retries`, so a slow but flaky line still finishes a large file. The caller holds the blob's
+ * lock (blob-lock-node.ts), so no other process writes the partial file meanwhile.
  *
  * Node only: node: modules are imported inside the function (see hub-cache-node.ts).
  */
@@ -14,12 +15,18 @@ export interface BlobDownload {
   /** Where to GET the file (redirects are followed: the hub sends LFS files to a CDN). */
   url: string;
   headers: Record<string, string>;
-  /** Final blob path; bytes are written to `${dest}.incomplete` until complete and verified. */
+  /** Final blob path, renamed into place once complete and verified. */
   dest: string;
+  /** Where the bytes go until then (resumed from its size when it exists). Never a symlink. */
+  partial: string;
   /** Size the hub announced (X-Linked-Size / Content-Length); the download must match it exactly. */
   expectedSize?: number;
   /** Lower-case hex sha256 the content must have (the hub's LFS etag). */
   sha256?: string;
+  /** Lower-case hex git blob sha1 the content must have (the hub's etag of a non-LFS file). */
+  gitSha1?: string;
+  /** Aborts the download (e.g. its lock was lost); the partial file is kept. */
+  signal?: AbortSignal;
   /** File name in the repository, for messages and progress. */
   file: string;
   fetch: typeof fetch;
@@ -62,23 +69,25 @@ export async function downloadBlob(d: BlobDownload): Promise<void> {
 }
 
 async function download(d: BlobDownload): Promise<void> {
-  const [fs, { createHash }, { dirname }] = await Promise.all([import('node:fs/promises'), import('node:crypto'), import('node:path')]);
-  const tmp = `${d.dest}.incomplete`;
+  const [fs, { createHash }, { constants }] = await Promise.all([import('node:fs/promises'), import('node:crypto'), import('node:fs')]);
+  const tmp = d.partial;
   const expected = d.expectedSize;
-  await fs.mkdir(dirname(d.dest), { recursive: true });
+  // Never through a link (defence in depth: HubCache.inside already refused links out of the cache).
+  const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+  const truncate = async () => (await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NOFOLLOW)).close();
 
   const newHash = () => (d.sha256 ? createHash('sha256') : undefined);
   let hash = newHash();
-  let have = (await fs.stat(tmp).catch(() => undefined))?.size ?? 0;
+  let have = (await fs.lstat(tmp).catch(() => undefined))?.size ?? 0;
   if (expected !== undefined && have > expected) have = 0; // left by another version of the file: start over
   if (have > 0 && hash) await hashPrefix(tmp, have, hash);
-  if (have === 0) await fs.writeFile(tmp, new Uint8Array(0));
+  if (have === 0) await truncate();
 
   const progress = (done: boolean) => d.onProgress?.({ file: d.file, loaded: have, total: expected, done });
   const restart = async () => {
     have = 0;
     hash = newHash();
-    await fs.writeFile(tmp, new Uint8Array(0));
+    await truncate();
   };
 
   /** One GET; bytes are appended to `tmp` as they arrive, so a drop keeps everything received so far. */
@@ -90,6 +99,8 @@ async function download(d: BlobDownload): Promise<void> {
       timer = setTimeout(() => abort.abort(new Error(`no data for ${(d.idleTimeoutMs ?? 10_000) / 1000} s`)), d.idleTimeoutMs ?? 10_000);
     };
     arm();
+    const stop = () => abort.abort(d.signal?.reason);
+    d.signal?.addEventListener('abort', stop);
     const headers: Record<string, string> = { ...d.headers, 'Accept-Encoding': 'identity' };
     if (have > 0) headers['Range'] = `bytes=${have}-`;
     let fh: import('node:fs/promises').FileHandle | undefined;
@@ -115,7 +126,7 @@ async function download(d: BlobDownload): Promise<void> {
         await restart(); // 200 to a Range request: the whole file is coming, write it from the start
       }
       if (!res.body) throw new Error('response has no body');
-      fh = await fs.open(tmp, 'r+');
+      fh = await fs.open(tmp, constants.O_RDWR | NOFOLLOW);
       reader = res.body.getReader();
       for (;;) {
         const { value, done } = await reader.read();
@@ -131,6 +142,7 @@ async function download(d: BlobDownload): Promise<void> {
       }
     } finally {
       clearTimeout(timer);
+      d.signal?.removeEventListener('abort', stop);
       await reader?.cancel().catch(() => {});
       await fh?.close();
     }
@@ -155,6 +167,7 @@ async function download(d: BlobDownload): Promise<void> {
         if (e.discard) await fs.rm(tmp, { force: true });
         throw e;
       }
+      if (d.signal?.aborted) throw d.signal.reason;
       lastError = networkReason(e);
     }
     if (complete) break;
@@ -167,7 +180,8 @@ async function download(d: BlobDownload): Promise<void> {
     await new Promise((r) => setTimeout(r, Math.min(MAX_DELAY_MS, (d.retryDelayMs ?? 200) * 2 ** (failures - 1))));
   }
 
-  const onDisk = (await fs.stat(tmp)).size;
+  const onDisk = (await fs.lstat(tmp).catch(() => undefined))?.size;
+  if (onDisk === undefined) throw new Error(`${d.file}: the partial download ${tmp} disappeared while it was being written (removed by another program?)`);
   if (!complete || onDisk !== have) {
     const of = expected !== undefined ? ` of ${expected}` : '';
     throw new Error(
@@ -182,8 +196,23 @@ async function download(d: BlobDownload): Promise<void> {
       throw new Error(`${d.file}: sha256 of the downloaded bytes is ${got}, the hub announced ${d.sha256}; the download was discarded`);
     }
   }
+  if (d.gitSha1) {
+    const got = await gitBlobSha1(tmp, have);
+    if (got !== d.gitSha1.toLowerCase()) {
+      await fs.rm(tmp, { force: true });
+      throw new Error(`${d.file}: git blob sha1 of the downloaded bytes is ${got}, the hub announced ${d.gitSha1}; the download was discarded`);
+    }
+  }
   await fs.rename(tmp, d.dest);
   progress(true);
+}
+
+/** git's object id of a file's content, sha1("blob <size>\0" + content): the hub's ETag of a non-LFS file. */
+async function gitBlobSha1(path: string, size: number): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha1').update(`blob ${size}\0`);
+  await hashPrefix(path, size, hash);
+  return hash.digest('hex');
 }
 
 /** Feeds the first `length` bytes of a partial download into the hash, so resuming still verifies the whole file. */

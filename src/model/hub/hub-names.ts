@@ -5,7 +5,8 @@
  * not be able to choose where this client writes: each check below is at least as strict as huggingface_hub's,
  * whose cache layout we share (Python tools will read whatever we write there).
  *
- * Browser-safe (no node: imports): the Cache API keys and URLs are built from the same checked values.
+ * Browser-safe (no node: imports): the Cache API keys and URLs are built from the same checked values. The two
+ * error classes a program can catch live here too (CachePathError is raised by the Node cache, hub-cache-node.ts).
  */
 
 /** A value that may not become part of a path or URL: names the value, what it was meant to be and where it came
@@ -19,6 +20,22 @@ export class UnsafeHubValueError extends Error {
   ) {
     super(`${JSON.stringify(value)} from ${origin}: not a valid ${what} (${reason}); refused, nothing was written`);
     this.name = 'UnsafeHubValueError';
+  }
+}
+
+/** A path inside the cache that resolves (through a symlink) to somewhere outside it. Nothing is read or written
+ *  through it. */
+export class CachePathError extends Error {
+  constructor(
+    readonly path: string,
+    readonly resolved: string,
+    readonly cacheDir: string,
+  ) {
+    super(
+      `${path} resolves to ${resolved}, outside the hub cache ${cacheDir} (a symbolic link inside the cache points out ` +
+        `of it); refusing to read or write through it. Remove the link, or use another cache folder (HF_HUB_CACHE).`,
+    );
+    this.name = 'CachePathError';
   }
 }
 

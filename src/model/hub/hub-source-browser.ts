@@ -4,6 +4,10 @@
  * cache (never held in memory); reads are then slices of the cached Blob, which browsers keep on disk. Known-absent
  * files are cached as a 404 marker so `has()` works offline too. Without the Cache API (or when storing fails, e.g.
  * quota) it reads over the network like UrlSource. No node: imports.
+ *
+ * Tabs and workers of one origin share the Cache API store: a file is fetched by one of them under a Web Lock
+ * (navigator.locks, per cache and URL) while the others wait for the lock and then find it cached. Web Locks are
+ * released when their holder's tab or worker goes away, so a closed tab never leaves one behind.
  */
 import { DEFAULT_CHUNK_BYTES, UrlSource, type FileSource } from '../source.js';
 import { BROWSER_CACHE_NAME, type DownloadProgress } from './hub-config.js';
@@ -113,6 +117,13 @@ export class CachedUrlSource implements FileSource {
     const cache = await this.cache();
     if (!cache) return null;
     const url = this.locate(name);
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    const key = `siglip-webgpu:${this.opts.cacheName ?? BROWSER_CACHE_NAME}:${url}`;
+    return locks ? locks.request(key, () => this.fetchUnlocked(cache, url, name)) : this.fetchUnlocked(cache, url, name);
+  }
+
+  /** Under the file's lock: from the cache (put there meanwhile by another tab), else downloaded into it. */
+  private async fetchUnlocked(cache: Cache, url: string, name: string): Promise<Blob | null> {
     const hit = await cache.match(url);
     if (hit) {
       if (hit.headers.has(ABSENT)) throw new Error(`${url}: no such file (known absent, from the browser cache)`);

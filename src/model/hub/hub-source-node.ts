@@ -9,7 +9,9 @@
 import type { DirectorySource } from '../source-node.js';
 import type { FileSource } from '../source.js';
 import { getEnv, nodeCacheDir, nodeToken, authHeaders, hubEndpoint, isOffline, resolveUrl, type HubOptions, type ModelRef } from './hub-config.js';
-import { HubCache, checkFileName } from './hub-cache-node.js';
+import { HubCache } from './hub-cache-node.js';
+import { checkBlobName, checkCommit, checkFileName, checkRepoId, checkRevision } from './hub-names.js';
+import { DEFAULT_LOCK_STALE_MS, withBlobLock } from './blob-lock-node.js';
 import { downloadBlob } from './download-node.js';
 import { fileMetadata, HubUnreachableError, type FileMeta } from './metadata.js';
 
@@ -21,6 +23,9 @@ export const MODEL_DIR_HINT =
 const inflight = new Map<string, Promise<void>>();
 
 export async function openNodeHubSource(ref: ModelRef, opts: HubOptions = {}): Promise<FileSource> {
+  // parseModelId checked these already; a ModelRef built by hand is checked here, before any path is made.
+  checkRepoId(ref.repo, 'the model reference');
+  checkRevision(ref.revision, 'the model reference');
   const cacheDir = await nodeCacheDir(opts);
   const cache = await HubCache.open(cacheDir, ref.repo);
   const { DirectorySource } = await import('../source-node.js');
@@ -35,6 +40,7 @@ export async function openNodeHubSource(ref: ModelRef, opts: HubOptions = {}): P
     retries: opts.retries,
     etagTimeoutMs: seconds(env.HF_HUB_ETAG_TIMEOUT, 10_000),
     downloadTimeoutMs: seconds(env.HF_HUB_DOWNLOAD_TIMEOUT, 10_000),
+    lockStaleMs: opts.lockStaleMs ?? seconds(env.SIGLIP_WEBGPU_LOCK_STALE, DEFAULT_LOCK_STALE_MS),
   });
 }
 
@@ -47,6 +53,7 @@ interface Settings {
   retries: number | undefined;
   etagTimeoutMs: number;
   downloadTimeoutMs: number;
+  lockStaleMs: number;
 }
 
 class HubNodeSource implements FileSource {
@@ -124,6 +131,9 @@ class HubNodeSource implements FileSource {
       p = (async () => {
         const url = resolveUrl(this.s.endpoint, this.repo, this.commit ?? this.revision, name);
         const m = await fileMetadata(url, this.s.headers, this.s.fetch, this.s.etagTimeoutMs);
+        // What the server says becomes folder and file names: checked before anything is written.
+        if (m.commit !== undefined) checkCommit(m.commit, `the X-Repo-Commit header of ${url}`);
+        if (m.exists && m.etag !== undefined) checkBlobName(m.etag, `the ETag (X-Linked-Etag) header of ${url}`);
         const commit = m.commit ?? this.commit;
         if (commit && !this.commit) {
           this.commit = commit;
@@ -174,30 +184,78 @@ class HubNodeSource implements FileSource {
       throw new Error(`${url}: the answer has no ${commit ? 'ETag' : 'X-Repo-Commit'} header; is ${this.s.endpoint} a Hugging Face hub?`);
     }
     if (await this.cache.snapshotHas(commit, name)) return commit;
-    const dest = this.cache.blobPath(meta.etag);
-    const have = await this.cache.blobSize(meta.etag);
-    if (have === undefined || (meta.size !== undefined && have !== meta.size)) {
+    const etag = meta.etag;
+    const dest = this.cache.blobPath(etag);
+    try {
+      // One download per blob: in this process (two sources, or two files with the same content, share a job) and
+      // across processes (the blob's lock; the others wait, then find the blob in place).
       let job = inflight.get(dest);
       if (!job) {
-        job = downloadBlob({
+        job = this.downloadLocked(name, url, etag, meta.size).finally(() => inflight.delete(dest));
+        inflight.set(dest, job);
+      }
+      await job;
+      await this.cache.link(commit, name, etag);
+    } catch (e) {
+      throw this.cacheFailure(name, e);
+    }
+    return commit;
+  }
+
+  /** The blob in the cache, complete: already there, finished by another process while we waited, or downloaded
+   *  here under its lock. */
+  private async downloadLocked(name: string, url: string, etag: string, size: number | undefined): Promise<void> {
+    const dest = this.cache.blobPath(etag);
+    const partial = await this.cache.prepare(this.cache.partialPath(etag));
+    const lockPath = await this.cache.prepare(this.cache.lockPath(etag));
+    const complete = async () => {
+      const have = await this.cache.blobSize(etag);
+      return have !== undefined && (size === undefined || have === size);
+    };
+    let reported = -1;
+    let downloaded = false;
+    await withBlobLock(
+      {
+        lockPath,
+        blobPath: dest,
+        staleMs: this.s.lockStaleMs,
+        ready: complete,
+        // Another process is downloading this blob: show its progress (the size of its partial file).
+        onWait: async () => {
+          const { lstat } = await import('node:fs/promises');
+          const loaded = (await lstat(partial).catch(() => undefined))?.size ?? 0;
+          if (loaded !== reported) this.s.onProgress?.({ file: name, loaded: (reported = loaded), total: size, done: false });
+        },
+      },
+      async (lost) => {
+        downloaded = true;
+        await this.cache.adoptPythonPartial(etag, this.s.lockStaleMs);
+        return downloadBlob({
           url,
           headers: this.s.headers,
           dest,
-          expectedSize: meta.size,
-          // The hub's LFS etag is the file's sha256; a git-sha1 etag (small files) hashes a git header, so skip it.
-          sha256: /^[0-9a-f]{64}$/.test(meta.etag) ? meta.etag : undefined,
+          partial,
+          expectedSize: size,
+          // The hub's etag is the content's sha256 for LFS files, git's blob sha1 for the others.
+          sha256: etag.length === 64 ? etag : undefined,
+          gitSha1: etag.length === 40 ? etag : undefined,
           file: name,
           fetch: this.s.fetch,
           onProgress: this.s.onProgress,
           retries: this.s.retries,
           idleTimeoutMs: this.s.downloadTimeoutMs,
-        }).finally(() => inflight.delete(dest));
-        inflight.set(dest, job);
-      }
-      await job;
-    }
-    await this.cache.link(commit, name, meta.etag);
-    return commit;
+          signal: lost,
+        });
+      },
+    );
+    if (reported >= 0 && !downloaded) this.s.onProgress?.({ file: name, loaded: size ?? reported, total: size, done: true });
+  }
+
+  /** Any failure to fetch or store a file, as an error that names the file and the cache (not a bare ENOENT). */
+  private cacheFailure(name: string, e: unknown): Error {
+    const err = e as NodeJS.ErrnoException;
+    if (!err?.code || !err.syscall) return e as Error; // already ours: names the file and the cause
+    return new Error(`${name}: could not be stored in the hub cache ${this.cache.repoDir} (${err.message})`, { cause: e });
   }
 
   private nothingCached(why: string): Error {

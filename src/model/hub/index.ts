@@ -16,3 +16,4 @@ export {
   type SourceRef,
 } from './hub-config.js';
 export { HubHttpError, HubUnreachableError } from './metadata.js';
+export { UnsafeHubValueError, CachePathError } from './hub-names.js';
