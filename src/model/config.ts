@@ -4,6 +4,7 @@
  * front, with the field named.
  */
 import { MAX_HEAD_DIM } from '../kernels/attention.js';
+import { CheckpointError } from './errors.js';
 
 export interface TowerConfig {
   hiddenSize: number;
@@ -53,64 +54,108 @@ const VISION_DEFAULTS = {
 
 const SUPPORTED_ACTS = ['gelu_pytorch_tanh', 'gelu_new', 'gelu_fast'];
 
-function field<T>(obj: Record<string, unknown>, defaults: Record<string, unknown>, key: string, where: string, check: (v: unknown) => v is T, what: string): T {
+/**
+ * Upper bounds on sizes, far above every SigLIP / SigLIP 2 checkpoint (giant-opt: hidden 1536, MLP 6144, 40 layers;
+ * SigLIP 2's vocabulary 256000) and low enough that nothing built from them can loop or allocate without bound
+ * before the checkpoint's own shapes are compared with them (config-check.ts).
+ */
+export const CONFIG_LIMITS = {
+  hidden_size: 16384,
+  intermediate_size: 131072,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  vocab_size: 1 << 21,
+  max_position_embeddings: 16384,
+  image_size: 16384,
+  patch_size: 1024,
+  projection_size: 16384,
+} as const;
+
+/** Where a field sits: the file, and the section inside it ("text_config"). */
+interface Place {
+  file: string;
+  section: string;
+}
+
+function configError(at: Place, key: string, message: string): CheckpointError {
+  const field = at.section ? `${at.section}.${key}` : key;
+  return new CheckpointError(`${at.file}: ${field} ${message}`, { file: at.file, field });
+}
+
+function field<T>(obj: Record<string, unknown>, defaults: Record<string, unknown>, key: string, at: Place, check: (v: unknown) => v is T, what: string): T {
   const v = key in obj && obj[key] !== null && obj[key] !== undefined ? obj[key] : defaults[key];
-  if (!check(v)) throw new Error(`${where}.${key} = ${JSON.stringify(v)}: expected ${what}`);
+  if (!check(v)) throw configError(at, key, `= ${JSON.stringify(v)}: expected ${what}`);
   return v;
+}
+
+/** A positive integer at most the field's limit. */
+function size(obj: Record<string, unknown>, defaults: Record<string, unknown>, key: keyof typeof CONFIG_LIMITS, at: Place): number {
+  const max = CONFIG_LIMITS[key];
+  return field(obj, defaults, key, at, (v): v is number => posInt(v) && v <= max, `a positive integer no larger than ${max}`);
 }
 
 const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
 const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const posNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const smallPosNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1;
 const bool = (v: unknown): v is boolean => typeof v === 'boolean';
 
-function tower(obj: Record<string, unknown>, defaults: Record<string, unknown>, where: string): TowerConfig {
-  const hiddenSize = field(obj, defaults, 'hidden_size', where, posInt, 'a positive integer');
-  const numHeads = field(obj, defaults, 'num_attention_heads', where, posInt, 'a positive integer');
-  const act = field(obj, defaults, 'hidden_act', where, (v): v is string => typeof v === 'string', 'a string');
+function tower(obj: Record<string, unknown>, defaults: Record<string, unknown>, at: Place): TowerConfig {
+  const hiddenSize = size(obj, defaults, 'hidden_size', at);
+  const numHeads = size(obj, defaults, 'num_attention_heads', at);
+  const act = field(obj, defaults, 'hidden_act', at, (v): v is string => typeof v === 'string', 'a string');
   if (!SUPPORTED_ACTS.includes(act)) {
-    throw new Error(`${where}.hidden_act = "${act}" is not supported: this engine runs the tanh-approximated GELU (${SUPPORTED_ACTS.join(', ')})`);
+    throw configError(at, 'hidden_act', `= "${act}" is not supported: this engine runs the tanh-approximated GELU (${SUPPORTED_ACTS.join(', ')})`);
   }
-  if (hiddenSize % numHeads !== 0) throw new Error(`${where}.hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
+  if (hiddenSize % numHeads !== 0) throw configError(at, 'hidden_size', `${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
   const headDim = hiddenSize / numHeads;
-  if (headDim > MAX_HEAD_DIM) throw new Error(`${where}: head dim ${headDim} (hidden_size / num_attention_heads) exceeds the attention kernel's ${MAX_HEAD_DIM}`);
+  if (headDim > MAX_HEAD_DIM) throw configError(at, 'num_attention_heads', `${numHeads} gives a head dim of ${headDim} (hidden_size / num_attention_heads), over the attention kernel's ${MAX_HEAD_DIM}`);
+  const max = CONFIG_LIMITS.num_hidden_layers;
   return {
     hiddenSize,
-    intermediateSize: field(obj, defaults, 'intermediate_size', where, posInt, 'a positive integer'),
-    numLayers: field(obj, defaults, 'num_hidden_layers', where, nonNegInt, 'a non-negative integer'),
+    intermediateSize: size(obj, defaults, 'intermediate_size', at),
+    numLayers: field(obj, defaults, 'num_hidden_layers', at, (v): v is number => nonNegInt(v) && v <= max, `a non-negative integer no larger than ${max}`),
     numHeads,
     headDim,
-    layerNormEps: field(obj, defaults, 'layer_norm_eps', where, posNum, 'a positive number'),
+    layerNormEps: field(obj, defaults, 'layer_norm_eps', at, smallPosNum, 'a positive number below 1'),
     hiddenAct: 'gelu_pytorch_tanh',
   };
 }
 
+function section(raw: Record<string, unknown>, key: string, file: string): Record<string, unknown> {
+  const v = raw[key] ?? {};
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw configError({ file, section: '' }, key, 'must be an object');
+  return v as Record<string, unknown>;
+}
+
 export function parseSiglipConfig(json: unknown, fileName = 'config.json'): SiglipConfig {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${fileName}: not a JSON object`);
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new CheckpointError(`${fileName}: not a JSON object`, { file: fileName });
   const raw = json as Record<string, unknown>;
   if (raw.model_type !== undefined && raw.model_type !== 'siglip') {
-    throw new Error(`${fileName}: model_type "${String(raw.model_type)}" is not supported (this engine runs "siglip"; SigLIP 2 and CLIP differ)`);
+    throw configError({ file: fileName, section: '' }, 'model_type', `"${String(raw.model_type)}" is not supported (this engine runs "siglip"; SigLIP 2 NaFlex and CLIP differ)`);
   }
-  const tc = (raw.text_config ?? {}) as Record<string, unknown>;
-  const vc = (raw.vision_config ?? {}) as Record<string, unknown>;
-  if (typeof tc !== 'object' || typeof vc !== 'object') throw new Error(`${fileName}: text_config and vision_config must be objects`);
-  const tw = `${fileName}: text_config`;
-  const vw = `${fileName}: vision_config`;
+  const tc = section(raw, 'text_config', fileName);
+  const vc = section(raw, 'vision_config', fileName);
+  const tw: Place = { file: fileName, section: 'text_config' };
+  const vw: Place = { file: fileName, section: 'vision_config' };
   const text: TextConfig = {
     ...tower(tc, TEXT_DEFAULTS, tw),
-    vocabSize: field(tc, TEXT_DEFAULTS, 'vocab_size', tw, posInt, 'a positive integer'),
-    maxPositions: field(tc, TEXT_DEFAULTS, 'max_position_embeddings', tw, posInt, 'a positive integer'),
+    vocabSize: size(tc, TEXT_DEFAULTS, 'vocab_size', tw),
+    maxPositions: size(tc, TEXT_DEFAULTS, 'max_position_embeddings', tw),
     padTokenId: field(tc, TEXT_DEFAULTS, 'pad_token_id', tw, nonNegInt, 'a non-negative integer'),
     eosTokenId: field(tc, TEXT_DEFAULTS, 'eos_token_id', tw, nonNegInt, 'a non-negative integer'),
     projectionSize: 0,
   };
-  text.projectionSize = field(tc, { projection_size: text.hiddenSize }, 'projection_size', tw, posInt, 'a positive integer');
+  // pad_token_id and eos_token_id are informational here (transformers' defaults, 1 and 49407, stand in saved
+  // configs whose vocabulary is smaller): the tokenizer's own ids are used, and every id is checked against
+  // vocab_size before it reaches a shader (siglip-runner.ts).
+  text.projectionSize = size(tc, { projection_size: text.hiddenSize }, 'projection_size', tw);
   const visionTower = tower(vc, VISION_DEFAULTS, vw);
-  const imageSize = field(vc, VISION_DEFAULTS, 'image_size', vw, posInt, 'a positive integer');
-  const patchSize = field(vc, VISION_DEFAULTS, 'patch_size', vw, posInt, 'a positive integer');
+  const imageSize = size(vc, VISION_DEFAULTS, 'image_size', vw);
+  const patchSize = size(vc, VISION_DEFAULTS, 'patch_size', vw);
   // Conv2d(stride = patch) drops the pixels past the last whole patch: so400m's 384 px / 14 gives 27×27 patches.
-  if (patchSize > imageSize) throw new Error(`${vw}.patch_size ${patchSize} is larger than image_size ${imageSize}`);
-  const numChannels = field(vc, VISION_DEFAULTS, 'num_channels', vw, posInt, 'a positive integer');
+  if (patchSize > imageSize) throw configError(vw, 'patch_size', `${patchSize} is larger than image_size ${imageSize}`);
+  // The image processor makes RGB pixel values; SigLIP checkpoints are all 3-channel.
+  const numChannels = field(vc, VISION_DEFAULTS, 'num_channels', vw, (v): v is number => v === 3, '3 (RGB)');
   const vision: VisionConfig = {
     ...visionTower,
     imageSize,

@@ -9,6 +9,8 @@ import type { Profile } from '../runtime/executor.js';
 import { parseSiglipConfig, type SiglipConfig } from './config.js';
 import { openModelSource, type HubOptions } from './hub/index.js';
 import { SiglipImageProcessor, type ImageInput } from './image/index.js';
+import { assertFinite, CheckpointError } from './errors.js';
+import { checkConfigAgainstCheckpoint } from './config-check.js';
 import { l2Normalize, sigmoid, siglipLogits } from './logits.js';
 import { SiglipRunner, type RunOptions, type TensorData } from './siglip-runner.js';
 import { siglipWeightPlan, SiglipWeights, type Tower, type WeightLayout } from './siglip-weights.js';
@@ -132,15 +134,18 @@ export class SiglipModel {
       ? await SiglipImageProcessor.fromSource(source)
       : SiglipImageProcessor.fromConfig({ size: { height: config.vision.imageSize, width: config.vision.imageSize } });
     if (processor.size.height !== config.vision.imageSize || processor.size.width !== config.vision.imageSize) {
-      throw new Error(`${source.locate('preprocessor_config.json')}: size ${processor.size.height}×${processor.size.width} differs from the model's image_size ${config.vision.imageSize}`);
+      const file = source.locate('preprocessor_config.json');
+      throw new CheckpointError(`${file}: size ${processor.size.height}×${processor.size.width} differs from the model's image_size ${config.vision.imageSize}`, { file, field: 'size' });
     }
+    // The checkpoint's headers, and the config against them, before a device is asked for anything.
+    const entries = await readCheckpointIndex(source);
+    checkConfigAgainstCheckpoint(config, entries, towers, source.locate('config.json'), (f) => source.locate(f));
 
     const engine = opts.engine ?? (await createEngine(opts));
     try {
       if (dtype === 'f16' && !engine.hasF16) throw new Error(`dtype f16 needs the shader-f16 feature, which ${engine.info.name} lacks; use dtype f32`);
       if (opts.tune === 'force') await tuneEngine(engine, { force: true });
       else if (opts.tune !== false && !tuningDisabledByEnv()) await tuneEngine(engine, { searchIfMissing: !engine.info.isCpu });
-      const entries = await readCheckpointIndex(source);
       const scale = await readSmallTensor(source, entries, 'logit_scale', [1]);
       const bias = await readSmallTensor(source, entries, 'logit_bias', [1]);
       // Untuned: CPU adapters read [K, N] weights twice as fast (measured on lavapipe); GPUs keep HF's layout.
@@ -220,6 +225,9 @@ export class SiglipModel {
       }
       for (const [k, t] of await this.runner.vision(data, shape[0]!, opts)) out[k] = t;
       const pooled = out['vision.pooler_output'];
+      // A pass's final output must be numbers: NaN or ±Inf (a corrupt checkpoint) is an error, never a result.
+      const last = pooled ?? out['vision.last_hidden_state'];
+      if (last) assertFinite(last.data, 'vision', pooled ? 'pooler_output' : 'last_hidden_state');
       if (pooled) {
         imageEmbeds = l2Normalize(pooled.data, pooled.shape[1]!);
         out.image_embeds = { data: imageEmbeds, shape: pooled.shape };
@@ -232,12 +240,14 @@ export class SiglipModel {
       const ids = data instanceof Int32Array ? data : Int32Array.from(data);
       for (const [k, t] of await this.runner.text(ids, shape[0]!, shape[1]!, opts)) out[k] = t;
       const pooled = out['text.pooler_output']!;
+      assertFinite(pooled.data, 'text', 'pooler_output');
       textEmbeds = l2Normalize(pooled.data, pooled.shape[1]!);
       out.text_embeds = { data: textEmbeds, shape: pooled.shape };
     }
     if (imageEmbeds && textEmbeds) {
       if (this.config.text.projectionSize !== D) throw new Error(`text projection ${this.config.text.projectionSize} and image width ${D} differ: no logits`);
       const { perText, perImage } = siglipLogits(textEmbeds, imageEmbeds, D, this.weights.logitScale, this.weights.logitBias);
+      assertFinite(perImage, 'logits', 'logits_per_image');
       const T = textEmbeds.length / D;
       const B = imageEmbeds.length / D;
       out.logits_per_text = { data: perText, shape: [T, B] };

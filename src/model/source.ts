@@ -8,6 +8,7 @@
  * sharded checkpoint's index), and `../x` must not reach outside the checkpoint.
  */
 import { checkFileName } from './hub/hub-names.js';
+import { CheckpointError } from './errors.js';
 
 export interface FileSource {
   /** Human-readable origin for messages: a directory path, a base URL, "browser files". */
@@ -34,7 +35,7 @@ export async function readJson<T = unknown>(source: FileSource, name: string): P
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new Error(`${source.locate(name)}: not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(`${source.locate(name)}: not valid JSON (${(e as Error).message})`, { file: source.locate(name) });
   }
 }
 

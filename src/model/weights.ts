@@ -10,6 +10,7 @@ import type { Tensor } from '../runtime/tensor.js';
 import { numel, readSafetensorsHeader, type StEntry } from './safetensors.js';
 import { readJson, type FileSource } from './source.js';
 import { checkFileName } from './hub/hub-names.js';
+import { CheckpointError } from './errors.js';
 
 /** One source tensor (or a row range of it) placed at a row of a destination tensor. */
 export interface WeightPart {
@@ -61,7 +62,7 @@ export async function readCheckpointIndex(source: FileSource): Promise<Map<strin
   } else if (await source.has('model.safetensors.index.json')) {
     const index = await readJson<{ weight_map?: Record<string, string> }>(source, 'model.safetensors.index.json');
     if (!index.weight_map || typeof index.weight_map !== 'object') {
-      throw new Error(`${source.locate('model.safetensors.index.json')}: no weight_map`);
+      throw new CheckpointError(`${source.locate('model.safetensors.index.json')}: no weight_map`, { file: source.locate('model.safetensors.index.json'), field: 'weight_map' });
     }
     files = [...new Set(Object.values(index.weight_map))];
     for (const f of files) {
@@ -73,10 +74,10 @@ export async function readCheckpointIndex(source: FileSource): Promise<Map<strin
     }
     for (const [name, f] of Object.entries(index.weight_map)) {
       const e = entries.get(name);
-      if (!e) throw new Error(`${source.locate(f)}: tensor ${name} is listed in model.safetensors.index.json but missing from the shard`);
+      if (!e) throw new CheckpointError(`${source.locate(f)}: tensor ${name} is listed in model.safetensors.index.json but missing from the shard`, { file: source.locate(f), tensor: name });
     }
   } else {
-    throw new Error(`${source.description}: no model.safetensors (nor model.safetensors.index.json) found`);
+    throw new CheckpointError(`${source.description}: no model.safetensors (nor model.safetensors.index.json) found`, { file: source.locate('model.safetensors') });
   }
   return entries;
 }
@@ -85,11 +86,11 @@ function checkPlan(source: FileSource, entries: Map<string, StEntry>, plan: Weig
   for (const item of plan) {
     for (const part of item.parts) {
       const e = entries.get(part.src);
-      if (!e) throw new Error(`${source.description}: tensor ${part.src} is missing from the checkpoint`);
+      if (!e) throw new CheckpointError(`${source.description}: tensor ${part.src} is missing from the checkpoint`, { file: source.description, tensor: part.src });
       const where = `${source.locate(e.file)}: tensor ${part.src}`;
-      if (!SUPPORTED_SRC.has(e.dtype)) throw new Error(`${where} is ${e.dtype}; supported: F32, F16, BF16`);
+      if (!SUPPORTED_SRC.has(e.dtype)) throw new CheckpointError(`${where} is ${e.dtype}; supported: F32, F16, BF16`, { file: source.locate(e.file), tensor: part.src });
       if (e.shape.join(',') !== part.srcShape.join(',')) {
-        throw new Error(`${where} has shape [${e.shape.join(', ')}], the config expects [${part.srcShape.join(', ')}]`);
+        throw new CheckpointError(`${where} has shape [${e.shape.join(', ')}], the config expects [${part.srcShape.join(', ')}]`, { file: source.locate(e.file), tensor: part.src });
       }
     }
   }
@@ -98,9 +99,9 @@ function checkPlan(source: FileSource, entries: Map<string, StEntry>, plan: Weig
 /** Reads a tiny tensor (e.g. logit_scale) as numbers. */
 export async function readSmallTensor(source: FileSource, entries: Map<string, StEntry>, name: string, shape: number[]): Promise<Float32Array> {
   const e = entries.get(name);
-  if (!e) throw new Error(`${source.description}: tensor ${name} is missing from the checkpoint`);
-  if (!SUPPORTED_SRC.has(e.dtype)) throw new Error(`${source.locate(e.file)}: tensor ${name} is ${e.dtype}; supported: F32, F16, BF16`);
-  if (numel(e.shape) !== numel(shape)) throw new Error(`${source.locate(e.file)}: tensor ${name} has shape [${e.shape}], expected [${shape}]`);
+  if (!e) throw new CheckpointError(`${source.description}: tensor ${name} is missing from the checkpoint`, { file: source.description, tensor: name });
+  if (!SUPPORTED_SRC.has(e.dtype)) throw new CheckpointError(`${source.locate(e.file)}: tensor ${name} is ${e.dtype}; supported: F32, F16, BF16`, { file: source.locate(e.file), tensor: name });
+  if (numel(e.shape) !== numel(shape)) throw new CheckpointError(`${source.locate(e.file)}: tensor ${name} has shape [${e.shape}], expected [${shape}]`, { file: source.locate(e.file), tensor: name });
   const bytes = await source.read(e.file, e.begin, e.end);
   return toF32(e.dtype, bytes.slice().buffer as ArrayBuffer);
 }

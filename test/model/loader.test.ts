@@ -91,11 +91,20 @@ describe('safetensors loading', () => {
 
   test('a mis-shaped tensor is named with both shapes', async () => {
     const dir = variant((t, d) => {
+      const w = t.get('text_model.encoder.layers.1.mlp.fc1.weight')!;
+      t.set('text_model.encoder.layers.1.mlp.fc1.weight', { ...w, shape: [w.shape[1]!, w.shape[0]!] });
+      writeRawSafetensors(join(d, 'model.safetensors'), t);
+    });
+    await expectLoadFails(dir, /layers\.1\.mlp\.fc1\.weight has shape \[64, 128\], the config expects \[128, 64\]/);
+  });
+
+  test('a tensor that contradicts a config size names the field, its value and the tensor', async () => {
+    const dir = variant((t, d) => {
       const w = t.get('text_model.encoder.layers.0.mlp.fc1.weight')!;
       t.set('text_model.encoder.layers.0.mlp.fc1.weight', { ...w, shape: [w.shape[1]!, w.shape[0]!] });
       writeRawSafetensors(join(d, 'model.safetensors'), t);
     });
-    await expectLoadFails(dir, /fc1\.weight has shape \[64, 128\], the config expects \[128, 64\]/);
+    await expectLoadFails(dir, /config\.json: text_config\.intermediate_size = 128, but .*model\.safetensors: tensor text_model\.encoder\.layers\.0\.mlp\.fc1\.weight has shape \[64, 128\]/);
   });
 
   test('an unsupported dtype is named', async () => {

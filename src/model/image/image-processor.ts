@@ -10,6 +10,7 @@ import { decodeImage } from './decode.js';
 import { FILTERS_BY_PIL_ID, resizeWith, type ResampleFilter } from './resize-bicubic.js';
 import type { DecodeOptions, ImageInput, RgbImage } from './types.js';
 import { readJson, type FileSource } from '../source.js';
+import { parsingFile } from '../errors.js';
 
 /** The fields of a checkpoint's preprocessor_config.json that SigLIP uses (names as in the file). */
 export interface PreprocessorConfig {
@@ -138,11 +139,7 @@ export class SiglipImageProcessor {
   /** Reads `preprocessor_config.json` from a checkpoint (directory, URL, browser files, hub cache). */
   static async fromSource(source: FileSource): Promise<SiglipImageProcessor> {
     const json = await readJson<Record<string, unknown>>(source, CONFIG_FILE);
-    try {
-      return SiglipImageProcessor.fromConfig(json);
-    } catch (e) {
-      throw new Error(`${source.locate(CONFIG_FILE)}: ${(e as Error).message}`);
-    }
+    return parsingFile(source.locate(CONFIG_FILE), () => SiglipImageProcessor.fromConfig(json));
   }
 
   /** Resizes (if configured) one decoded image to the model's input size. */

@@ -17,6 +17,7 @@ import { canonicalizeText } from './python-text.js';
 import { parseSentencePieceModel, type SentencePieceModel } from './sentencepiece-model.js';
 import { sentencePieceModelFromTokenizerJson } from './tokenizer-json.js';
 import { readJson, type FileSource } from '../source.js';
+import { parsingFile } from '../errors.js';
 
 export type { SiglipTokenizerConfig } from './config.js';
 
@@ -68,12 +69,17 @@ export class SiglipTokenizer {
     const [tc, sm] = await Promise.all(
       ['tokenizer_config.json', 'special_tokens_map.json'].map(async (f) => ((await source.has(f)) ? readJson(source, f) : undefined)),
     );
-    const config = configFromHfFiles(tc, sm, source.locate('tokenizer_config.json'));
+    // Whatever a file's content makes a parser throw is a CheckpointError naming that file.
+    const config = parsingFile(source.locate('tokenizer_config.json'), () => configFromHfFiles(tc, sm, source.locate('tokenizer_config.json')));
     let tok: SiglipTokenizer;
     if (await source.has('spiece.model')) {
-      tok = SiglipTokenizer.fromSentencePiece(await source.read('spiece.model'), config, source.locate('spiece.model'));
+      const bytes = await source.read('spiece.model');
+      const file = source.locate('spiece.model');
+      tok = parsingFile(file, () => SiglipTokenizer.fromSentencePiece(bytes, config, file));
     } else if (await source.has('tokenizer.json')) {
-      tok = SiglipTokenizer.fromTokenizerJson(await readJson(source, 'tokenizer.json'), config, source.locate('tokenizer.json'));
+      const json = await readJson(source, 'tokenizer.json');
+      const file = source.locate('tokenizer.json');
+      tok = parsingFile(file, () => SiglipTokenizer.fromTokenizerJson(json, config, file));
     } else {
       throw new Error(`${source.description}: no tokenizer found (neither spiece.model nor tokenizer.json)`);
     }
