@@ -6,47 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BlobSource } from '../src/model/source.js';
-import { configFromHfFiles, parseSentencePieceModel, PieceType, SiglipTokenizer } from '../src/model/tokenizer/index.js';
-import { baseModel, byteFallbackModel, concat, piece, TOKENIZER_FIXTURES } from './tokenizer-helpers.js';
+import { configFromHfFiles, SiglipTokenizer } from '../src/model/tokenizer/index.js';
+import { baseModel, byteFallbackModel, concat, piece, TOKENIZER_FIXTURES, toTokenizerJson } from './tokenizer-helpers.js';
 
 const FIX = join(__dirname, 'fixtures');
-
-/** What transformers' SentencePiece converter writes for a unigram spiece.model (the parts that matter here). */
-function toTokenizerJson(bytes: Uint8Array): unknown {
-  const m = parseSentencePieceModel(bytes);
-  const dec = new TextDecoder();
-  const vocab = m.pieces.map((p, i) => [dec.decode(p), m.scores[i]]);
-  // added_tokens: the tokenizer's special tokens (SigLIP: <unk>, </s>, with its lstrip/rstrip) and the
-  // SentencePiece user-defined symbols; other control pieces (<s>) are plain vocabulary entries.
-  const added = m.pieces.flatMap((p, i) => {
-    const t = m.types[i];
-    const content = dec.decode(p);
-    if (content === '<unk>' || content === '</s>') {
-      return [{ id: i, content, single_word: false, lstrip: true, rstrip: true, normalized: false, special: true }];
-    }
-    if (t === PieceType.USER_DEFINED) return [{ id: i, content: dec.decode(p), single_word: false, lstrip: false, rstrip: false, normalized: false, special: false }];
-    return [];
-  });
-  const json = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [
-        { type: 'Precompiled', precompiled_charsmap: Buffer.from(m.normalizer.precompiledCharsmap).toString('base64') },
-        { type: 'Strip', strip_left: false, strip_right: true },
-        { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '▁' },
-      ],
-    },
-    pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
-    post_processor: null,
-    decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
-    model: { type: 'Unigram', unk_id: m.types.indexOf(PieceType.UNKNOWN), vocab, byte_fallback: m.trainer.byteFallback },
-  };
-  return JSON.parse(JSON.stringify(json)); // as read from a file
-}
 
 const cases = JSON.parse(readFileSync(join(TOKENIZER_FIXTURES, 'cases.json'), 'utf8')).vocabs['test_sentencepiece.model'].cases as {
   text: string;

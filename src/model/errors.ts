@@ -30,6 +30,15 @@ export class CheckpointError extends Error {
   }
 }
 
+/** What a call was given that the model cannot take: a tensor of the wrong shape or length, a token id outside the
+ *  vocabulary, non-finite pixels, no labels. The caller's mistake (a server's 400), not the checkpoint's. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
 /** Runs a parser on a file's content; whatever it throws becomes a CheckpointError naming the file (one it threw
  *  already is kept). Only for parsing: reading the bytes (network, disk) stays outside, with its own errors. */
 export function parsingFile<T>(file: string, parse: () => T): T {

@@ -9,7 +9,7 @@ import type { Profile } from '../runtime/executor.js';
 import { parseSiglipConfig, type SiglipConfig } from './config.js';
 import { openModelSource, type HubOptions } from './hub/index.js';
 import { SiglipImageProcessor, type ImageInput } from './image/index.js';
-import { assertFinite, CheckpointError } from './errors.js';
+import { assertFinite, CheckpointError, InputError } from './errors.js';
 import { checkConfigAgainstCheckpoint } from './config-check.js';
 import { l2Normalize, sigmoid, siglipLogits } from './logits.js';
 import { SiglipRunner, type RunOptions, type TensorData } from './siglip-runner.js';
@@ -188,13 +188,13 @@ export class SiglipModel {
 
   /** Token ids as SiglipTokenizer(texts, padding='max_length', truncation=True) gives them. */
   tokenize(texts: string[]): { inputIds: Int32Array; shape: [number, number] } {
-    if (!Array.isArray(texts)) throw new Error('tokenize() takes an array of strings');
+    if (!Array.isArray(texts)) throw new InputError('tokenize() takes an array of strings');
     return this.tokenizer.call(texts, { maxLength: this.config.text.maxPositions });
   }
 
   /** pixel_values [B, 3, H, W] as SiglipImageProcessor gives them. */
   preprocess(images: ImageInput[]): Promise<{ pixelValues: Float32Array; shape: [number, number, number, number] }> {
-    if (!Array.isArray(images)) throw new Error('preprocess() takes an array of images');
+    if (!Array.isArray(images)) throw new InputError('preprocess() takes an array of images');
     return this.processorRef.preprocess(images);
   }
 
@@ -221,7 +221,7 @@ export class SiglipModel {
       const v = this.config.vision;
       const want = [v.numChannels, v.imageSize, v.imageSize];
       if (shape.length !== 4 || shape.slice(1).join(',') !== want.join(',')) {
-        throw new Error(`pixel_values has shape [${shape.join(', ')}]; this model takes [B, ${want.join(', ')}]`);
+        throw new InputError(`pixel_values has shape [${shape.join(', ')}]; this model takes [B, ${want.join(', ')}]`);
       }
       for (const [k, t] of await this.runner.vision(data, shape[0]!, opts)) out[k] = t;
       const pooled = out['vision.pooler_output'];
@@ -236,7 +236,7 @@ export class SiglipModel {
     if (inputs.inputIds) {
       this.need('text');
       const { data, shape } = inputs.inputIds;
-      if (shape.length !== 2) throw new Error(`input_ids has shape [${shape.join(', ')}]; expected [T, L]`);
+      if (shape.length !== 2) throw new InputError(`input_ids has shape [${shape.join(', ')}]; expected [T, L]`);
       const ids = data instanceof Int32Array ? data : Int32Array.from(data);
       for (const [k, t] of await this.runner.text(ids, shape[0]!, shape[1]!, opts)) out[k] = t;
       const pooled = out['text.pooler_output']!;
@@ -279,9 +279,9 @@ export class SiglipModel {
    * HF's pipeline default), scores = sigmoid(logit) per label as HF's pipeline reports them, best first.
    */
   classify(image: ImageInput, labels: string[], opts: { template?: string } = {}): Promise<ClassifyResult[]> {
-    if (!Array.isArray(labels) || labels.length === 0) return Promise.reject(new Error('classify() needs at least one label'));
+    if (!Array.isArray(labels) || labels.length === 0) return Promise.reject(new InputError('classify() needs at least one label'));
     const template = opts.template ?? 'This is a photo of {}.';
-    if (!template.includes('{}')) return Promise.reject(new Error(`template "${template}" has no {} for the label`));
+    if (!template.includes('{}')) return Promise.reject(new InputError(`template "${template}" has no {} for the label`));
     return this.serial(async () => {
       const { pixelValues, shape } = await this.preprocess([image]);
       const { inputIds, shape: tshape } = this.tokenize(labels.map((l) => template.split('{}').join(l)));

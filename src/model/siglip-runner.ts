@@ -8,6 +8,7 @@ import type { Engine } from '../runtime/engine.js';
 import { GraphPlan, type Profile } from '../runtime/executor.js';
 import { checkTokenIds } from '../kernels/embedding.js';
 import type { SiglipConfig } from './config.js';
+import { InputError } from './errors.js';
 import { buildTextGraph, buildVisionGraph } from './siglip-graphs.js';
 import type { SiglipWeights, Tower } from './siglip-weights.js';
 
@@ -78,9 +79,9 @@ export class SiglipRunner {
   async vision(pixels: Float32Array, N: number, opts: RunOptions = {}): Promise<Map<string, TensorData>> {
     const v = this.config.vision;
     const per = v.numChannels * v.imageSize * v.imageSize;
-    if (pixels.length !== N * per) throw new Error(`pixel_values has ${pixels.length} values, [${N}, ${v.numChannels}, ${v.imageSize}, ${v.imageSize}] needs ${N * per}`);
+    if (pixels.length !== N * per) throw new InputError(`pixel_values has ${pixels.length} values, [${N}, ${v.numChannels}, ${v.imageSize}, ${v.imageSize}] needs ${N * per}`);
     for (let i = 0; i < pixels.length; i++) {
-      if (!Number.isFinite(pixels[i]!)) throw new Error(`pixel_values[${i}] = ${pixels[i]} is not finite`);
+      if (!Number.isFinite(pixels[i]!)) throw new InputError(`pixel_values[${i}] = ${pixels[i]} is not finite`);
     }
     const step = this.maxBatch('vision');
     return this.inPasses(N, step, async (start, B) => {
@@ -93,9 +94,14 @@ export class SiglipRunner {
   /** input_ids [T, L] → text outputs, T split into passes. */
   async text(ids: Int32Array, T: number, L: number, opts: RunOptions = {}): Promise<Map<string, TensorData>> {
     const t = this.config.text;
-    if (ids.length !== T * L) throw new Error(`input_ids has ${ids.length} values, [${T}, ${L}] needs ${T * L}`);
-    if (L < 1 || L > t.maxPositions) throw new Error(`input_ids are ${L} tokens long; this model takes 1..${t.maxPositions} (max_position_embeddings)`);
-    checkTokenIds(ids, t.vocabSize);
+    if (ids.length !== T * L) throw new InputError(`input_ids has ${ids.length} values, [${T}, ${L}] needs ${T * L}`);
+    if (L < 1 || L > t.maxPositions) throw new InputError(`input_ids are ${L} tokens long; this model takes 1..${t.maxPositions} (max_position_embeddings)`);
+    // Every id must index the embedding table: the GPU would clamp an out-of-range read silently.
+    try {
+      checkTokenIds(ids, t.vocabSize);
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
     const step = this.maxBatch('text', L);
     return this.inPasses(T, step, async (start, B) => {
       const plan = await this.plan('text', B, L, !!opts.hiddenStates);
@@ -112,7 +118,7 @@ export class SiglipRunner {
 
   /** Runs `fn` over [0, N) in steps, concatenating outputs along the batch dimension. */
   private async inPasses(N: number, step: number, fn: (start: number, B: number) => Promise<Record<string, Float32Array | Int32Array>>): Promise<Map<string, TensorData>> {
-    if (!(Number.isInteger(N) && N >= 1)) throw new Error(`batch size must be a positive integer, got ${N}`);
+    if (!(Number.isInteger(N) && N >= 1)) throw new InputError(`batch size must be a positive integer, got ${N}`);
     const parts: Record<string, Float32Array | Int32Array>[] = [];
     const sizes: number[] = [];
     for (let s = 0; s < N; s += step) {

@@ -29,12 +29,14 @@ export interface RunResult {
   stderr: string;
 }
 
-export async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+export async function cli(args: string[], env: Record<string, string | undefined> = {}, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult & { signal?: string }> {
   await buildCli();
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 240_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const o = { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...env }, timeout: opts.timeoutMs ?? 240_000, maxBuffer: 64 << 20 };
+    execFile(process.execPath, [CLI, ...args], o, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr: stderr.replace(/^Warning: max\w+ artificially reduced.*\n/gm, '') });
+      const signal = (err as { signal?: string } | null)?.signal ?? undefined;
+      resolve({ code: typeof code === 'number' ? code : 1, signal, stdout, stderr: stderr.replace(/^Warning: max\w+ artificially reduced.*\n/gm, '') });
     });
   });
 }

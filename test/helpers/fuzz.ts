@@ -17,7 +17,7 @@ export function fuzzParams(suite: string, numRuns: number, timeLimitMs: number):
 /** Files in memory, by checkpoint name (Node has Blob), as a FileSource. */
 export function memorySource(files: Record<string, Uint8Array>): FileSource {
   const blobs: Record<string, Blob> = {};
-  for (const [name, bytes] of Object.entries(files)) blobs[name] = new Blob([bytes]);
+  for (const [name, bytes] of Object.entries(files)) blobs[name] = new Blob([bytes as Uint8Array<ArrayBuffer>]);
   return new BlobSource(blobs);
 }
 

@@ -11,6 +11,7 @@
  *
  * Node only; node: modules and proper-lockfile are imported inside the function.
  */
+import { HubDownloadError } from './metadata.js';
 
 export interface BlobLockOptions {
   /** Lock directory (HubCache.lockPath). Its parent must exist. */
@@ -30,7 +31,7 @@ export const DEFAULT_LOCK_STALE_MS = 30_000;
 /** How many times a lock may be lost (to a takeover after a long stall of this process) before giving up. */
 const MAX_LOST = 3;
 
-export class LockLostError extends Error {
+export class LockLostError extends HubDownloadError {
   constructor(message: string) {
     super(message);
     this.name = 'LockLostError';
@@ -61,7 +62,7 @@ export async function withBlobLock(o: BlobLockOptions, work: (lost: AbortSignal)
       });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw new Error(`cannot take the download lock ${o.lockPath}: ${(e as Error).message}`);
+        throw new HubDownloadError(`cannot take the download lock ${o.lockPath}: ${(e as Error).message}`);
       }
       await o.onWait?.();
       await new Promise((r) => setTimeout(r, delay));

@@ -9,7 +9,7 @@
  * Node only: node: modules are imported inside the function (see hub-cache-node.ts).
  */
 import type { DownloadProgress } from './hub-config.js';
-import { networkReason } from './metadata.js';
+import { HubDownloadError, networkReason } from './metadata.js';
 
 export interface BlobDownload {
   /** Where to GET the file (redirects are followed: the hub sends LFS files to a CDN). */
@@ -40,7 +40,7 @@ export interface BlobDownload {
 }
 
 /** Not worth retrying: the server refused the file, or the bytes cannot be right. */
-class FatalDownloadError extends Error {
+class FatalDownloadError extends HubDownloadError {
   constructor(
     message: string,
     /** The partial file is wrong, not just short: delete it. */
@@ -181,10 +181,10 @@ async function download(d: BlobDownload): Promise<void> {
   }
 
   const onDisk = (await fs.lstat(tmp).catch(() => undefined))?.size;
-  if (onDisk === undefined) throw new Error(`${d.file}: the partial download ${tmp} disappeared while it was being written (removed by another program?)`);
+  if (onDisk === undefined) throw new HubDownloadError(`${d.file}: the partial download ${tmp} disappeared while it was being written (removed by another program?)`);
   if (!complete || onDisk !== have) {
     const of = expected !== undefined ? ` of ${expected}` : '';
-    throw new Error(
+    throw new HubDownloadError(
       `${d.file}: download from ${d.url} failed after ${attempts} attempts (${lastError || 'incomplete'}); ${onDisk}${of} bytes ` +
         `are kept in ${tmp} and the next attempt resumes from there`,
     );
@@ -193,14 +193,14 @@ async function download(d: BlobDownload): Promise<void> {
     const got = hash.digest('hex');
     if (got !== d.sha256.toLowerCase()) {
       await fs.rm(tmp, { force: true });
-      throw new Error(`${d.file}: sha256 of the downloaded bytes is ${got}, the hub announced ${d.sha256}; the download was discarded`);
+      throw new HubDownloadError(`${d.file}: sha256 of the downloaded bytes is ${got}, the hub announced ${d.sha256}; the download was discarded`);
     }
   }
   if (d.gitSha1) {
     const got = await gitBlobSha1(tmp, have);
     if (got !== d.gitSha1.toLowerCase()) {
       await fs.rm(tmp, { force: true });
-      throw new Error(`${d.file}: git blob sha1 of the downloaded bytes is ${got}, the hub announced ${d.gitSha1}; the download was discarded`);
+      throw new HubDownloadError(`${d.file}: git blob sha1 of the downloaded bytes is ${got}, the hub announced ${d.gitSha1}; the download was discarded`);
     }
   }
   await fs.rename(tmp, d.dest);

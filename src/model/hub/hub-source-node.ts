@@ -13,7 +13,7 @@ import { HubCache } from './hub-cache-node.js';
 import { checkBlobName, checkCommit, checkFileName, checkRepoId, checkRevision } from './hub-names.js';
 import { DEFAULT_LOCK_STALE_MS, withBlobLock } from './blob-lock-node.js';
 import { downloadBlob } from './download-node.js';
-import { fileMetadata, HubUnreachableError, type FileMeta } from './metadata.js';
+import { fileMetadata, HubDownloadError, HubHttpError, HubUnreachableError, type FileMeta } from './metadata.js';
 
 export const MODEL_DIR_HINT =
   'To run without the hub, use a local checkpoint directory: `--model DIR` on the command line, or the directory path ' +
@@ -178,10 +178,10 @@ class HubNodeSource implements FileSource {
       throw this.commit ? this.notCached(name, why) : this.nothingCached(why);
     }
     const url = resolveUrl(this.s.endpoint, this.repo, meta.commit ?? this.commit ?? this.revision, name);
-    if (!meta.exists) throw new Error(`${url}: no such file in ${this.repo} at revision ${this.revision}`);
+    if (!meta.exists) throw new HubHttpError(`${url}: no such file in ${this.repo} at revision ${this.revision}`, 404, 'EntryNotFound');
     const commit = meta.commit ?? this.commit;
     if (!commit || !meta.etag) {
-      throw new Error(`${url}: the answer has no ${commit ? 'ETag' : 'X-Repo-Commit'} header; is ${this.s.endpoint} a Hugging Face hub?`);
+      throw new HubDownloadError(`${url}: the answer has no ${commit ? 'ETag' : 'X-Repo-Commit'} header; is ${this.s.endpoint} a Hugging Face hub?`);
     }
     if (await this.cache.snapshotHas(commit, name)) return commit;
     const etag = meta.etag;
@@ -255,17 +255,17 @@ class HubNodeSource implements FileSource {
   private cacheFailure(name: string, e: unknown): Error {
     const err = e as NodeJS.ErrnoException;
     if (!err?.code || !err.syscall) return e as Error; // already ours: names the file and the cause
-    return new Error(`${name}: could not be stored in the hub cache ${this.cache.repoDir} (${err.message})`, { cause: e });
+    return new HubDownloadError(`${name}: could not be stored in the hub cache ${this.cache.repoDir} (${err.message})`, { cause: e });
   }
 
   private nothingCached(why: string): Error {
-    return new Error(
+    return new HubUnreachableError(
       `Cannot load ${this.repo}@${this.revision}: ${why}, and nothing for ${this.repo} is cached in ${this.cache.cacheDir}. ${MODEL_DIR_HINT}`,
     );
   }
 
   private notCached(name: string, why: string): Error {
-    return new Error(
+    return new HubUnreachableError(
       `${name}: not in the cache for ${this.repo}@${this.revision} (${this.cache.snapshotDir(this.commit!)}), and ${why}. ${MODEL_DIR_HINT}`,
     );
   }

@@ -15,5 +15,5 @@ export {
   type ModelRef,
   type SourceRef,
 } from './hub-config.js';
-export { HubHttpError, HubUnreachableError } from './metadata.js';
+export { HubError, HubHttpError, HubUnreachableError, HubDownloadError } from './metadata.js';
 export { UnsafeHubValueError, CachePathError } from './hub-names.js';

@@ -5,8 +5,16 @@
  * repository answers with a relative Location).
  */
 
+/** Every error of the hub client (what an app catches to tell "the hub or the network failed" from a bug). */
+export class HubError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HubError';
+  }
+}
+
 /** The hub answered with an error that retrying or the cache cannot fix (auth, unknown repo or revision). */
-export class HubHttpError extends Error {
+export class HubHttpError extends HubError {
   constructor(
     message: string,
     readonly status: number,
@@ -17,11 +25,20 @@ export class HubHttpError extends Error {
   }
 }
 
-/** No usable answer: connection refused, DNS, timeout, 5xx/429. The cache may stand in. */
-export class HubUnreachableError extends Error {
+/** No usable answer: connection refused, DNS, timeout, 5xx/429 — or offline mode, with the file not cached. */
+export class HubUnreachableError extends HubError {
   constructor(message: string) {
     super(message);
     this.name = 'HubUnreachableError';
+  }
+}
+
+/** A file could not be brought into the cache: the download failed or was wrong (size, hash), the hub's answer
+ *  lacked what a download needs, or the cache could not be written. The message names the file and the cause. */
+export class HubDownloadError extends HubError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HubDownloadError';
   }
 }
 
@@ -73,7 +90,12 @@ export async function fileMetadata(
     const redirect = res.status >= 300 && res.status < 400;
     if (redirect) {
       const location = h.get('location');
-      const target = location ? new URL(location, current) : undefined;
+      let target: URL | undefined;
+      try {
+        target = location ? new URL(location, current) : undefined;
+      } catch {
+        throw new HubHttpError(`${current}: HTTP ${res.status} redirects to ${JSON.stringify(location)}, which is not a URL`, res.status);
+      }
       // Same host: still the hub (renamed repo), follow. Another host: the CDN; the headers we need are on this answer.
       if (target && target.hostname === new URL(current).hostname && hop < MAX_HUB_REDIRECTS) {
         current = target.toString();
