@@ -1,8 +1,10 @@
 // The real CLI with random arguments: hostile values (empty, negative, huge, NaN, ../ paths, revisions with ..,
 // long and non-ASCII strings, missing files, directories) for every flag of the model commands. Each run must end
 // with exit code 0, 1 or 2 and a message — never a crash (signal), a stack trace, a hang, or a NaN in the output.
-// Runs in an empty temporary folder (so --out paths land there), offline, with an empty hub cache.
-import { mkdtemp, rm } from 'node:fs/promises';
+// Runs offline, with an empty hub cache, on copies of the fixtures in a temporary folder, from a folder three levels
+// inside it: every path a run may write (--out, "../../x") lands inside that folder, never on the repository's
+// fixtures (a run once wrote a safetensors file over images/cats.png) or elsewhere on the machine.
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,11 +14,14 @@ import { cli } from './helpers.js';
 
 const work = await mkdtemp(join(tmpdir(), 'cli-fuzz-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
-
-const TINY = join(FIXTURES, 'siglip-tiny');
-const CATS = join(FIXTURES, 'images', 'cats.png');
+const cwd = join(work, 'a', 'b', 'c');
+await mkdir(cwd, { recursive: true });
+const TINY = join(work, 'siglip-tiny');
+const CATS = join(work, 'cats.png');
+await cp(join(FIXTURES, 'siglip-tiny'), TINY, { recursive: true });
+await cp(join(FIXTURES, 'images', 'cats.png'), CATS);
 const value = fc.oneof(
-  fc.constantFrom(TINY, TINY, CATS, CATS, join(TINY, 'reference.safetensors'), 'out.safetensors', '', '-1', '0', '3', '1e309', 'NaN', '../../x', 'org/x@../../y', 'org/x', '🐈 猫', 'a,b,,c', '{}', 'f16', 'f32', FIXTURES, '/nonexistent/file.png'),
+  fc.constantFrom(TINY, TINY, CATS, CATS, join(TINY, 'reference.safetensors'), 'out.safetensors', '', '-1', '0', '3', '1e309', 'NaN', '../../x', 'org/x@../../y', 'org/x', '🐈 猫', 'a,b,,c', '{}', 'f16', 'f32', work, 'missing/file.png'),
   fc.stringMatching(/^[ -~]{0,12}$/),
   fc.constant('x'.repeat(5000)),
 );
@@ -44,7 +49,7 @@ describe('CLI argument fuzz', () => {
     const codes = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(args, async ([command, rest]) => {
-        const r = await cli([command, ...rest], { HF_HUB_OFFLINE: '1', HF_HUB_CACHE: join(work, 'hub'), HF_HOME: join(work, 'hf') }, { cwd: work, timeoutMs: 60_000 });
+        const r = await cli([command, ...rest], { HF_HUB_OFFLINE: '1', HF_HUB_CACHE: join(work, 'hub'), HF_HOME: join(work, 'hf') }, { cwd, timeoutMs: 60_000 });
         const what = `siglip-webgpu ${[command, ...rest].map((a) => JSON.stringify(a.slice(0, 60))).join(' ')}\n${r.stderr.slice(0, 2000)}`;
         expect(r.signal, what).toBeUndefined();
         expect([0, 1, 2], what).toContain(r.code);
