@@ -337,7 +337,13 @@ describe('in Chromium (SwiftShader), served statically', () => {
     page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
     page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.url()}`));
     try {
-      const failed = new Promise<never>((_, reject) => page.on('pageerror', (e) => reject(new Error(`page error: ${e.message}\n${log.join('\n')}`))));
+      const failed = new Promise<never>((_, reject) => {
+        page.on('pageerror', (e) => reject(new Error(`page error: ${e.message}\n${log.join('\n')}`)));
+        // A missing script or model file would otherwise leave the page waiting until the timeout.
+        page.on('response', (r) => {
+          if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) reject(new Error(`${r.status()} for ${r.url()}\n${log.join('\n')}`));
+        });
+      });
       await page.goto(server.resolvedUrls!.local[0]!);
       const done = page.waitForFunction(() => /: /.test(document.querySelector('#scores')?.textContent ?? ''), undefined, { timeout: 180_000 });
       await Promise.race([done, failed]);
@@ -352,6 +358,7 @@ describe('in Chromium (SwiftShader), served statically', () => {
   });
 
   it('the webpack-built page classifies like Node (≤ 1e-5)', async () => {
+    expect(existsSync(join(dirs.webpack, 'dist', 'main.js')), 'webpack did not build dist/main.js').toBe(true);
     write(join(dirs.webpack, 'dist', 'index.html'), snippet(snippets, 'webpack/dist/index.html'));
     addModelAndImage(join(dirs.webpack, 'dist'));
     expectScores(await classifyPage(dirs.webpack), await nodeScores(), 1e-5, 'webpack page vs Node');
