@@ -1,23 +1,30 @@
-// Builds the distributable files with esbuild (and the type declarations with tsc):
-//   dist/index.js                 the library for Node (ESM; dependencies left to node_modules)
-//   dist/cli.js                   the CLI (ESM, everything bundled but Dawn's `webgpu`)
-//   dist/siglip-webgpu.browser.js the library for browsers (ESM; never loads `webgpu` or node: modules)
-//   dist/demo/main.js             the browser demo's script (demo/main.ts with the library bundled in; served with
-//                                 demo/index.html and demo/style.css by scripts/serve-demo.mjs: `npm run demo`)
-//   dist/types/                   .d.ts for the library
-// Shaders are imported as text (loader .wgsl → text), so every bundle carries its WGSL.
+// Builds what the package ships, once (npm runs it as `prepare`: on `npm install` in this repository, and once
+// before `npm pack` / `npm publish`), with esbuild, and the type declarations with tsc:
+//   dist/index.js                 the library for Node (ESM; dependencies left to node_modules) — exports "node"
+//   dist/siglip-webgpu.browser.js the library for browsers and bundlers (ESM, self-contained: no import of `webgpu`,
+//                                 of node: modules or of anything else) — exports "browser" and "default"
+//   dist/cli.js                   the CLI (ESM, everything bundled but Dawn's `webgpu`) — bin
+//   dist/types/                   .d.ts of both entries (index.d.ts, browser.d.ts and what they reference)
+// No source maps in the package: they would double its size, and the bundles are unminified ESM whose stack traces
+// read as they are (esbuild marks every module with a `// src/…` comment). The demo keeps its map.
+// Options:
+//   --no-types   skip the declarations (tsc takes a few seconds)
+//   --demo       also dist/demo/main.js, the browser demo's script (demo/main.ts with the library bundled in; served
+//                with demo/index.html and demo/style.css by scripts/serve-demo.mjs: `npm run demo`). Not packed.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
+import { BROWSER, COMMON } from './build-options.mjs';
 
-const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning', target: 'es2022' };
 const noTypes = process.argv.includes('--no-types');
+const demo = process.argv.includes('--demo');
 
 rmSync('dist', { recursive: true, force: true });
 await Promise.all([
-  build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', packages: 'external' }),
+  build({ ...COMMON, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', packages: 'external' }),
+  build({ ...BROWSER, entryPoints: ['src/browser.ts'], outfile: 'dist/siglip-webgpu.browser.js' }),
   build({
-    ...common,
+    ...COMMON,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/cli.js',
     platform: 'node',
@@ -25,15 +32,9 @@ await Promise.all([
     // Bundled CommonJS dependencies (commander, cli-progress) call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __siglipRequire } from 'node:module'; const require = __siglipRequire(import.meta.url);" },
   }),
-  build({
-    ...common,
-    entryPoints: ['src/browser.ts'],
-    outfile: 'dist/siglip-webgpu.browser.js',
-    platform: 'browser',
-    external: ['webgpu', 'node:*', 'proper-lockfile'],
-  }),
-  build({ ...common, entryPoints: ['demo/main.ts'], outfile: 'dist/demo/main.js', platform: 'browser', external: ['webgpu', 'node:*', 'proper-lockfile'] }),
+  demo && build({ ...BROWSER, entryPoints: ['demo/main.ts'], outfile: 'dist/demo/main.js', sourcemap: true }),
 ]);
 chmodSync('dist/cli.js', 0o755);
-if (!noTypes) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-console.log('built dist/index.js, dist/cli.js, dist/siglip-webgpu.browser.js, dist/demo/main.js' + (noTypes ? '' : ', dist/types'));
+if (!noTypes) execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+// On stderr: `npm pack --json` prints this script's stdout with its JSON.
+console.error(`built dist/index.js, dist/siglip-webgpu.browser.js, dist/cli.js${demo ? ', dist/demo/main.js' : ''}${noTypes ? '' : ', dist/types'}`);

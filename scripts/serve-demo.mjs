@@ -165,7 +165,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   try {
     statSync(mainJs);
   } catch {
-    console.error(`serve-demo: ${mainJs} is missing; build first: node scripts/build.mjs --no-types (or: npm run demo)`);
+    console.error(`serve-demo: ${mainJs} is missing; build first: node scripts/build.mjs --demo --no-types (or: npm run demo)`);
     process.exit(1);
   }
   const verbose = process.argv.includes('--verbose');

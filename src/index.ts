@@ -1,6 +1,10 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * siglip-webgpu: SigLIP on raw WebGPU. The same API in Node (Dawn through the `webgpu` package) and in browsers
  * (the browser bundle is built from src/browser.ts, which re-exports this).
+ *
+ * The reference above stays in the published declarations (dist/types/index.d.ts): the API names WebGPU's types
+ * (GPUDevice, GPUAdapter, …), so a consumer's TypeScript needs `@webgpu/types`, a dependency of this package.
  */
 export { SiglipModel, DEFAULT_MODEL, type LoadOptions, type ModelRef, type ModelFiles, type ClassifyResult, type ForwardInputs } from './model/siglip-model.js';
 export type { TensorData, RunOptions } from './model/siglip-runner.js';

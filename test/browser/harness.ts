@@ -9,9 +9,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, type BuildOptions } from 'esbuild';
+import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { BROWSER } from '../../scripts/build-options.mjs';
 import { startDemoServer, type DemoServer } from '../../scripts/serve-demo.mjs';
 import { SiglipModel } from '../../src/model/siglip-model.js';
 import { FIXTURES } from '../helpers/fixtures.js';
@@ -73,17 +74,8 @@ export function requireChromium(): void {
   }
 }
 
-/** The esbuild options of scripts/build.mjs for the browser bundles. */
-const BROWSER_BUILD: BuildOptions = {
-  bundle: true,
-  format: 'esm',
-  loader: { '.wgsl': 'text' },
-  sourcemap: true,
-  logLevel: 'warning',
-  target: 'es2022',
-  platform: 'browser',
-  external: ['webgpu', 'node:*', 'proper-lockfile'],
-};
+/** The esbuild options of scripts/build.mjs for the browser bundles (scripts/build-options.mjs), with source maps. */
+const BROWSER_BUILD = { ...BROWSER, sourcemap: true } as const;
 
 /** Builds dist/siglip-webgpu.browser.js and dist/demo/main.js into a new temporary folder (about 0.3 s), plus the
  *  blank page the library tests run in (served as /dist/blank.html). */
