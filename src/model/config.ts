@@ -3,7 +3,7 @@
  * (save_pretrained writes only fields that differ from them). Anything the engine cannot run is refused here, up
  * front, with the field named.
  */
-import { MAX_HEAD_DIM } from '../kernels/attention.js';
+import { ACTIVATION_NAMES, MAX_HEAD_DIM, parseActivation, type Activation } from '../ops/index.js';
 
 export interface TowerConfig {
   hiddenSize: number;
@@ -12,7 +12,10 @@ export interface TowerConfig {
   numHeads: number;
   headDim: number;
   layerNormEps: number;
-  hiddenAct: 'gelu_pytorch_tanh';
+  /** `hidden_act` as the config names it (gelu_pytorch_tanh, quick_gelu, …). */
+  hiddenAct: string;
+  /** The activation it names, as the kernels run it (fused into the MLP's first matmul). */
+  activation: Activation;
 }
 
 export interface VisionConfig extends TowerConfig {
@@ -51,8 +54,6 @@ const VISION_DEFAULTS = {
   image_size: 224, patch_size: 16, hidden_act: 'gelu_pytorch_tanh', layer_norm_eps: 1e-6, vision_use_head: true,
 };
 
-const SUPPORTED_ACTS = ['gelu_pytorch_tanh', 'gelu_new', 'gelu_fast'];
-
 function field<T>(obj: Record<string, unknown>, defaults: Record<string, unknown>, key: string, where: string, check: (v: unknown) => v is T, what: string): T {
   const v = key in obj && obj[key] !== null && obj[key] !== undefined ? obj[key] : defaults[key];
   if (!check(v)) throw new Error(`${where}.${key} = ${JSON.stringify(v)}: expected ${what}`);
@@ -68,8 +69,9 @@ function tower(obj: Record<string, unknown>, defaults: Record<string, unknown>, 
   const hiddenSize = field(obj, defaults, 'hidden_size', where, posInt, 'a positive integer');
   const numHeads = field(obj, defaults, 'num_attention_heads', where, posInt, 'a positive integer');
   const act = field(obj, defaults, 'hidden_act', where, (v): v is string => typeof v === 'string', 'a string');
-  if (!SUPPORTED_ACTS.includes(act)) {
-    throw new Error(`${where}.hidden_act = "${act}" is not supported: this engine runs the tanh-approximated GELU (${SUPPORTED_ACTS.join(', ')})`);
+  const supported = ACTIVATION_NAMES.filter((n) => n !== 'none');
+  if (act === 'none' || !supported.includes(act)) {
+    throw new Error(`${where}.hidden_act = "${act}" is not supported (this engine runs: ${supported.join(', ')})`);
   }
   if (hiddenSize % numHeads !== 0) throw new Error(`${where}.hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
   const headDim = hiddenSize / numHeads;
@@ -81,7 +83,8 @@ function tower(obj: Record<string, unknown>, defaults: Record<string, unknown>, 
     numHeads,
     headDim,
     layerNormEps: field(obj, defaults, 'layer_norm_eps', where, posNum, 'a positive number'),
-    hiddenAct: 'gelu_pytorch_tanh',
+    hiddenAct: act,
+    activation: parseActivation(act),
   };
 }
 
