@@ -129,7 +129,7 @@ describe('matmul vs float64 reference', () => {
 // The subgroup-matrix variant. No adapter here has subgroup matrices, so its tiling (staging, zero padding, matrix
 // offsets and strides, both B layouts, the epilogue) runs with the kernel's plain-WGSL stand-in for the five
 // builtins; what only hardware can check (the builtins themselves) the tuner checks on the adapter before choosing
-// the variant (test/runtime/tuner.test.ts).
+// the variant (test/ops/tuner.test.ts).
 describe('matmul on subgroup matrices (stand-in builtins)', () => {
   const sg = Math.max(engine.info.subgroupMaxSize, 4);
   // Each case is a compile of its own, and lavapipe compiles the stand-in's unrolled products slowly: the cases

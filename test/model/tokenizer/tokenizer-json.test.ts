@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BlobSource } from '../src/model/source.js';
-import { configFromHfFiles, parseSentencePieceModel, PieceType, SiglipTokenizer } from '../src/model/tokenizer/index.js';
-import { baseModel, byteFallbackModel, concat, piece, TOKENIZER_FIXTURES } from './tokenizer-helpers.js';
+import { BlobSource } from '../../../src/model/source.js';
+import { configFromHfFiles, parseSentencePieceModel, PieceType, SiglipTokenizer } from '../../../src/model/tokenizer/index.js';
+import { baseModel, byteFallbackModel, concat, piece, TOKENIZER_FIXTURES } from './helpers.js';
 
-const FIX = join(__dirname, 'fixtures');
+const FIX = join(__dirname, '../../fixtures');
 
 /** What transformers' SentencePiece converter writes for a unigram spiece.model (the parts that matter here). */
 function toTokenizerJson(bytes: Uint8Array): unknown {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const TOKENIZER_FIXTURES = join(__dirname, 'fixtures', 'tokenizer');
+export const TOKENIZER_FIXTURES = join(__dirname, '../../fixtures', 'tokenizer');
 export const baseModel = (): Uint8Array => new Uint8Array(readFileSync(join(TOKENIZER_FIXTURES, 'test_sentencepiece.model')));
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
