@@ -9,10 +9,9 @@
 // SHARED_KV (stage each K/V tile in workgroup memory: one global read per workgroup instead of one per
 // invocation), QUAD (four queries per invocation, entry point main_quad: every K/V element loaded serves four
 // queries — what pays on CPU drivers, where each per-invocation load costs a bounds check and an insert),
-// SG_KV with SG (main_quad: the lanes of a subgroup, which all read the same keys, load ⌈DV / SG⌉ vec4s of each K
-// and V row apiece and pass them around with subgroupShuffle instead of each loading the whole row; needs the
-// `subgroups` feature, a fixed subgroup size SG and WGQ a multiple of SG; when SG does not divide DV, as for head
-// dim 72, the lanes past the row's end load its last vec4 again, which no shuffle asks for).
+// SG_KV with SG (main_quad: the lanes of a subgroup, which all read the same keys, load DV / SG vec4s of each K and
+// V row apiece and pass them around with subgroupShuffle instead of each loading the whole row; needs the
+// `subgroups` feature, a fixed subgroup size SG dividing DV, and WGQ a multiple of SG).
 // Override: WGQ (invocations per workgroup).
 // Napkin math per (query, key): 2·D multiply-adds (score + weighted V), 1 exp; 2·D loads (D/2 with QUAD).
 // Both entry points keep their per-query state in separate variables rather than arrays indexed by query:
@@ -36,7 +35,7 @@
 override WGQ: u32 = 64u;
 const DV = (D + 3) / 4;
 // SG_KV: vec4s of a K or V row each lane loads.
-const RPL = (DV + SG - 1) / SG;
+const RPL = DV / SG;
 
 // Elements c·4 .. c·4 + 3 of a head's row starting at flat index `base`; zero past D.
 #if VEC
@@ -199,7 +198,7 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
 #if SG_KV
         // Every lane needs the whole key row: each loads DV / SG of its vec4s, shuffles hand over the rest.
         var kMine: array<vec4<f32>, RPL>;
-        for (var r = 0u; r < RPL; r++) { kMine[r] = loadK(kBase + (k0 + j) * p.kRow, min(r * SG + sl, DV - 1u)); }
+        for (var r = 0u; r < RPL; r++) { kMine[r] = loadK(kBase + (k0 + j) * p.kRow, r * SG + sl); }
 #endif
         for (var c = 0u; c < DV; c++) {
 #if SHARED_KV
@@ -236,7 +235,7 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         l += pj;
 #if SG_KV
         var vMine: array<vec4<f32>, RPL>;
-        for (var r = 0u; r < RPL; r++) { vMine[r] = loadV(vBase + (k0 + j) * p.vRow, min(r * SG + sl, DV - 1u)); }
+        for (var r = 0u; r < RPL; r++) { vMine[r] = loadV(vBase + (k0 + j) * p.vRow, r * SG + sl); }
 #endif
         for (var c = 0u; c < DV; c++) {
 #if SHARED_KV

@@ -115,10 +115,11 @@ export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tenso
   const sharedBytes = 2 * cfg.kt * Math.ceil(g.D / 4) * 16;
   const sharedKV = cfg.sharedKV && sharedBytes <= ctx.limits.maxComputeWorkgroupStorageSize;
   // Subgroup sharing where it applies (else the same kernel loading whole rows): four queries per invocation, a
-  // fixed subgroup size, whole subgroups per workgroup. A head's vec4 count need not be a multiple of the subgroup
-  // size (head dim 72: 18 vec4s over 8 lanes): each lane loads ⌈DV / SG⌉ of them, the last ones clamped.
+  // fixed subgroup size that divides the head's vec4 count, whole subgroups per workgroup. Head dim 72 (18 vec4s
+  // over 8 lanes) does not qualify: a version with ⌈18 / 8⌉ = 3 loads per lane, the last clamped, was measured at
+  // about half the speed of the plain four-query kernel on lavapipe (PERFORMANCE.md section 10).
   const sg = ctx.subgroupSize;
-  const sgKV = !!cfg.sgKV && quad && !sharedKV && vec && sg > 0 && wgq % sg === 0;
+  const sgKV = !!cfg.sgKV && quad && !sharedKV && vec && sg > 0 && (g.D / 4) % sg === 0 && wgq % sg === 0;
   const workgroups: [number, number, number] = [Math.ceil(g.Lq / (wgq * tq)), g.H, g.B];
   checkDispatch(ctx, name, workgroups);
   return {
