@@ -19,6 +19,8 @@ export default [
     name: 'browser entry dist/siglip-webgpu.browser.js, gzip',
     path: 'dist/siglip-webgpu.browser.js',
     gzip: true,
-    limit: '95 kB',
+    // 85.5 kB at 0.1.0's first package; 94.7 kB after the tuner that checks every kernel kind at the model's own
+    // shapes, the uniform schemas, the hub's path checks and the typed errors. Room for the SigLIP 2 code.
+    limit: '110 kB',
   },
 ];

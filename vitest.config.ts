@@ -20,7 +20,7 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 300_000,
-    // Kernel tuning searches for minutes on lavapipe; tests use the built-in defaults (test/runtime/tuner.test.ts
+    // Kernel tuning searches for minutes on lavapipe; tests use the adapter defaults (test/ops/tuner.test.ts
     // runs the search itself).
     env: { SIGLIP_WEBGPU_TUNE: 'off' },
     hookTimeout: 120_000,

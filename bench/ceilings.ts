@@ -28,13 +28,13 @@ export async function measureCeilings(engine: Engine, opts: { reps?: number } = 
       for (const unroll of [1, 2, 4, 8]) {
         let invocations = 1 << 14;
         let iters = 64 / unroll;
-        let t = await timeCalls(engine, [fmaCall(engine, src, dst, invocations, iters, unroll)], { warmup: 1, reps: 1 });
+        let t = await timeCalls(engine, [fmaCall(engine.context, src, dst, invocations, iters, unroll)], { warmup: 1, reps: 1 });
         while (t.median_ms < 20 && invocations * iters < 2 ** 36) {
           if (invocations < 1 << 22) invocations *= 4;
           else iters *= 4;
-          t = await timeCalls(engine, [fmaCall(engine, src, dst, invocations, iters, unroll)], { warmup: 1, reps: 1 });
+          t = await timeCalls(engine, [fmaCall(engine.context, src, dst, invocations, iters, unroll)], { warmup: 1, reps: 1 });
         }
-        const call = fmaCall(engine, src, dst, invocations, iters, unroll);
+        const call = fmaCall(engine.context, src, dst, invocations, iters, unroll);
         t = await timeCalls(engine, [call], { warmup: 1, reps: opts.reps ?? 5 });
         const gflops = call.flops / t.median_ms / 1e6;
         if (!best || gflops > best.gflops) {
@@ -59,9 +59,9 @@ export async function measureCeilings(engine: Engine, opts: { reps?: number } = 
     const b = engine.empty([n], dtype);
     try {
       let repeat = 1;
-      let t = await timeCalls(engine, [copyCall(engine, a, b)], { warmup: 1, reps: 1 });
+      let t = await timeCalls(engine, [copyCall(engine.context, a, b)], { warmup: 1, reps: 1 });
       while (t.median_ms * repeat < 20 && repeat < 64) repeat *= 2;
-      const calls = Array.from({ length: repeat }, (_, i) => (i % 2 ? copyCall(engine, b, a) : copyCall(engine, a, b)));
+      const calls = Array.from({ length: repeat }, (_, i) => (i % 2 ? copyCall(engine.context, b, a) : copyCall(engine.context, a, b)));
       t = await timeCalls(engine, calls, { warmup: 1, reps: opts.reps ?? 5 });
       const bytes = calls.reduce((s, c) => s + c.bytes, 0);
       const gbps = bytes / t.median_ms / 1e6;

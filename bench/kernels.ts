@@ -5,7 +5,8 @@
 import { attentionCall, type AttentionGeometry } from '../src/kernels/attention.js';
 import { elementwiseCall } from '../src/kernels/elementwise.js';
 import { layerNormCall } from '../src/kernels/layernorm.js';
-import { defaultMatmulConfig, matmulCall, matmulGeometry, NAIVE_MATMUL, type MatmulConfig } from '../src/kernels/matmul.js';
+import { matmulCall, matmulGeometry, NAIVE_MATMUL, type MatmulConfig } from '../src/kernels/matmul.js';
+import { attentionConfigFor, layerNormConfigFor, matmulConfigFor, weightLayoutFor } from '../src/ops/index.js';
 import type { Engine } from '../src/runtime/engine.js';
 import type { KernelCall } from '../src/runtime/kernel.js';
 import type { Tensor } from '../src/runtime/tensor.js';
@@ -32,7 +33,8 @@ interface Case {
   shape: string;
   flops: number;
   bytes: number;
-  make: (engine: Engine, dtype: 'f32' | 'f16', keep: Tensor[]) => KernelCall;
+  /** The call, and for the tuned kernels the variant it runs (reported beside the time). */
+  make: (engine: Engine, dtype: 'f32' | 'f16', keep: Tensor[]) => KernelCall & { variant?: object };
   /** Compute-bound (fma ceiling) or memory-bound (copy ceiling). */
   bound: 'fma' | 'copy';
   matmulConfig?: MatmulConfig;
@@ -54,13 +56,14 @@ function matmulCase(batch: number, M: number, N: number, K: number, naive = fals
     bound: 'fma',
     make: (engine, dtype, keep) => {
       // Weights in the layout models use on this adapter (the tuner's choice).
-      const nk = (engine.tuning.get<string>('weightLayout') ?? 'nk') === 'nk';
+      const nk = weightLayoutFor(engine, { M, N, K }) === 'nk';
       const { g, outShape } = matmulGeometry([batch, M, K], nk ? [N, K] : [K, N], nk);
       const a = tensor(engine, [batch, M, K], dtype, keep);
       const w = tensor(engine, nk ? [N, K] : [K, N], dtype, keep);
       const bias = tensor(engine, [N], dtype, keep);
       const out = tensor(engine, outShape, dtype, keep);
-      return matmulCall(engine, { a, b: w, bias, out, geometry: g, config: naive ? NAIVE_MATMUL : undefined });
+      const config = naive ? NAIVE_MATMUL : matmulConfigFor(engine, nk ? 'nk' : 'kn', dtype, { M: batch * M, N, K });
+      return { ...matmulCall(engine.context, { a, b: w, bias, out, geometry: g, config }), variant: { ...config, weights: nk ? 'nk' : 'kn' } };
     },
   };
 }
@@ -78,7 +81,7 @@ function attentionCase(B: number, L: number, H: number, D: number): Case {
       const out = tensor(engine, [B, L, HD], dtype, keep);
       const view = (j: number) => ({ offset: j * HD, row: 3 * HD, batch: L * 3 * HD });
       const g: AttentionGeometry = { B, Lq: L, Lk: L, H, D, q: view(0), k: view(1), v: view(2), scale: 1 / Math.sqrt(D) };
-      return attentionCall(engine, qkv, qkv, qkv, out, g);
+      return attentionCall(engine.context, qkv, qkv, qkv, out, g, attentionConfigFor(engine, { L, D }));
     },
   };
 }
@@ -92,7 +95,7 @@ function layerNormCase(rows: number, D: number): Case {
     bound: 'copy',
     make: (engine, dtype, keep) => {
       const x = tensor(engine, [rows, D], dtype, keep);
-      return layerNormCall(engine, x, tensor(engine, [D], dtype, keep), tensor(engine, [D], dtype, keep), tensor(engine, [rows, D], dtype, keep), 1e-6);
+      return layerNormCall(engine.context, x, tensor(engine, [D], dtype, keep), tensor(engine, [D], dtype, keep), tensor(engine, [rows, D], dtype, keep), 1e-6, layerNormConfigFor(engine, D));
     },
   };
 }
@@ -104,7 +107,7 @@ function geluCase(n: number): Case {
     flops: 10 * n,
     bytes: 4 * 2 * n,
     bound: 'copy',
-    make: (engine, dtype, keep) => elementwiseCall(engine, 'gelu', tensor(engine, [n], dtype, keep), tensor(engine, [n], dtype, keep)),
+    make: (engine, dtype, keep) => elementwiseCall(engine.context, 'activate', tensor(engine, [n], dtype, keep), tensor(engine, [n], dtype, keep), { activation: 'gelu_tanh' }),
   };
 }
 
@@ -116,7 +119,9 @@ export function kernelCases(naive: boolean): Case[] {
   // 577: the MLP of a ViT with a class token (the shape issue #2 quotes) beside SigLIP's own 576.
   cases.push(matmulCase(1, 577, 4096, 1024), matmulCase(1, 64, 1024, 1024), matmulCase(1, 1024, 1024, 1024), matmulCase(1, 4096, 4096, 4096));
   if (naive) cases.push(matmulCase(1, 577, 4096, 1024, true), matmulCase(1, 1024, 1024, 1024, true));
-  cases.push(attentionCase(1, 577, 16, 64), attentionCase(1, 64, 16, 64), attentionCase(8, 577, 16, 64));
+  // Head dim 72 (SigLIP so400m: 16 heads × 72, 729 tokens) beside 64 at the same token count: per FLOP the two
+  // should run alike (the 72 path must not fall back to a slower variant).
+  cases.push(attentionCase(1, 577, 16, 64), attentionCase(1, 577, 16, 72), attentionCase(1, 729, 16, 72), attentionCase(1, 64, 16, 64), attentionCase(8, 577, 16, 64));
   cases.push(layerNormCase(577, 1024), layerNormCase(8 * 577, 1024), geluCase(577 * 4096));
   return cases;
 }
@@ -151,10 +156,7 @@ export async function benchKernels(engine: Engine, ceilings: Ceilings, opts: Ker
         if (ceil) rec.fraction_of_ceiling = round(rec.gbps / ceil, 3);
       }
       rec.intensity = round(c.flops / ((c.bytes / 4) * esize), 2);
-      if (c.name === 'matmul') {
-        const layout = engine.tuning.get<string>('weightLayout') ?? 'nk';
-        rec.variant = { ...defaultMatmulConfig(engine, layout === 'nk', opts.dtype), weights: layout };
-      }
+      if (call.variant) rec.variant = call.variant;
       records.push(rec);
     } finally {
       for (const t of keep) t.dispose();

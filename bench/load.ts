@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SiglipModel } from '../src/model/siglip-model.js';
-import type { Engine } from '../src/runtime/engine.js';
+import type { Engine } from '../src/ops/index.js';
 import { round, type BenchRecord } from './records.js';
 
 export async function benchLoad(engine: Engine, dir: string, dtype: 'f32' | 'f16'): Promise<BenchRecord> {

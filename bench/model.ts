@@ -7,7 +7,7 @@ import { presetConfig } from '../src/model/presets.js';
 import { SiglipModel } from '../src/model/siglip-model.js';
 import type { Tower } from '../src/model/siglip-weights.js';
 import { SyntheticSource } from '../src/model/synthetic.js';
-import type { Engine } from '../src/runtime/engine.js';
+import type { Engine } from '../src/ops/index.js';
 import type { Ceilings } from './ceilings.js';
 import { round, type BenchRecord } from './records.js';
 import { median } from './timing.js';

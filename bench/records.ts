@@ -7,6 +7,8 @@ export interface BenchRecord {
   shape: string;
   dtype: string;
   adapter: string;
+  /** The host CPU (model × logical cores): what a CPU adapter's figures depend on. */
+  host?: string;
   median_ms: number;
   min_ms?: number;
   max_ms?: number;

@@ -3,7 +3,8 @@
 //   dist/index.js                 the library for Node (ESM; dependencies left to node_modules) — exports "node"
 //   dist/siglip-webgpu.browser.js the library for browsers and bundlers (ESM, self-contained: no import of `webgpu`,
 //                                 of node: modules or of anything else) — exports "browser" and "default"
-//   dist/cli.js                   the CLI (ESM, everything bundled but Dawn's `webgpu`) — bin
+//   dist/cli.js                   the CLI (ESM; commander and cli-progress bundled) — bin
+//   dist/chunks/                  code dist/index.js and dist/cli.js share (the library), split by esbuild
 //   dist/types/                   .d.ts of both entries (index.d.ts, browser.d.ts and what they reference)
 // No source maps in the package: they would double its size, and the bundles are unminified ESM whose stack traces
 // read as they are (esbuild marks every module with a `// src/…` comment). The demo keeps its map.
@@ -13,25 +14,33 @@
 //                with demo/index.html and demo/style.css by scripts/serve-demo.mjs: `npm run demo`). Not packed.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { BROWSER, COMMON } from './build-options.mjs';
 
 const noTypes = process.argv.includes('--no-types');
 const demo = process.argv.includes('--demo');
 
 rmSync('dist', { recursive: true, force: true });
+const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+// What the Node entry leaves to node_modules: the package's own dependencies (the CLI's commander and
+// cli-progress are devDependencies, bundled into the CLI's code only).
+const dependencies = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
+
 await Promise.all([
-  build({ ...COMMON, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', packages: 'external' }),
-  build({ ...BROWSER, entryPoints: ['src/browser.ts'], outfile: 'dist/siglip-webgpu.browser.js' }),
+  // The Node library and the CLI in one build, split: the library's code sits once in dist/chunks/, imported by
+  // both dist/index.js and dist/cli.js (one copy in the tarball instead of two).
   build({
     ...COMMON,
-    entryPoints: ['src/cli/main.ts'],
-    outfile: 'dist/cli.js',
+    entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+    outdir: 'dist',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     platform: 'node',
-    external: ['webgpu'],
+    external: dependencies,
     // Bundled CommonJS dependencies (commander, cli-progress) call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __siglipRequire } from 'node:module'; const require = __siglipRequire(import.meta.url);" },
   }),
+  build({ ...BROWSER, entryPoints: ['src/browser.ts'], outfile: 'dist/siglip-webgpu.browser.js' }),
   demo && build({ ...BROWSER, entryPoints: ['demo/main.ts'], outfile: 'dist/demo/main.js', sourcemap: true }),
 ]);
 chmodSync('dist/cli.js', 0o755);

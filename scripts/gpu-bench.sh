@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The prepared run for a lent GPU (../shared/device/README.md): one call that unpacks the Node binary and Vulkan
+# The prepared run for a lent GPU: one call that unpacks the Node binary and Vulkan
 # loader carried in .gpu/ (when the machine lacks them), shows the card and the adapter, then runs the bench with
-# subgroup matrices allowed: the per-adapter search (tensor-core candidates included, each checked against the naive
-# kernel first), ceilings, kernels, and SigLIP-large end to end at batch 1, 8 and 32, in f32 and in f16. Each step
+# subgroup matrices allowed: the per-adapter search (tensor-core candidates included, each checked against its float64 reference
+# first), ceilings, kernels, and SigLIP-large end to end at batch 1, 8 and 32, in f32 and in f16. Each step
 # has its own time limit and a failed step does not stop the next; everything lands under $OUT, and a summary
 # against issue 6's GPU targets is printed last (scripts/bench-summary.mjs).
 #

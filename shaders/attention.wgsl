@@ -17,13 +17,8 @@
 // Both entry points keep their per-query state in separate variables rather than arrays indexed by query:
 // lavapipe's JIT took 20× longer to compile the array form.
 
-struct Params {
-  B: u32, Lq: u32, Lk: u32, H: u32,
-  qOff: u32, qRow: u32, qBatch: u32, scale: f32,
-  kOff: u32, kRow: u32, kBatch: u32, pad0: u32,
-  vOff: u32, vRow: u32, vBatch: u32, pad1: u32,
-  oRow: u32, oBatch: u32, pad2: u32, pad3: u32,
-}
+// `Params` (B, Lq, Lk, H, each view's offset and strides, the output's strides, scale) is generated from
+// ATTENTION_UNIFORMS in src/kernels/attention.ts.
 
 #if VEC
 @group(0) @binding(0) var<storage, read> q4: array<vec4<T>>;
@@ -39,11 +34,10 @@ struct Params {
 
 override WGQ: u32 = 64u;
 const DV = (D + 3) / 4;
+// SG_KV: vec4s of a K or V row each lane loads.
+const RPL = DV / SG;
 
 // Elements c·4 .. c·4 + 3 of a head's row starting at flat index `base`; zero past D.
-fn lane4(c: u32) -> vec4<bool> {
-  return vec4<u32>(4u * c, 4u * c + 1u, 4u * c + 2u, 4u * c + 3u) < vec4<u32>(D);
-}
 #if VEC
 fn loadQ(base: u32, c: u32) -> vec4<f32> { return vec4<f32>(q4[base / 4u + c]); }
 fn loadK(base: u32, c: u32) -> vec4<f32> { return vec4<f32>(k4[base / 4u + c]); }
@@ -203,8 +197,8 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         var de = vec4<f32>(0.0);
 #if SG_KV
         // Every lane needs the whole key row: each loads DV / SG of its vec4s, shuffles hand over the rest.
-        var kMine: array<vec4<f32>, DV / SG>;
-        for (var r = 0u; r < DV / SG; r++) { kMine[r] = loadK(kBase + (k0 + j) * p.kRow, r * SG + sl); }
+        var kMine: array<vec4<f32>, RPL>;
+        for (var r = 0u; r < RPL; r++) { kMine[r] = loadK(kBase + (k0 + j) * p.kRow, r * SG + sl); }
 #endif
         for (var c = 0u; c < DV; c++) {
 #if SHARED_KV
@@ -240,8 +234,8 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         let pj = exp(s[j] - m);
         l += pj;
 #if SG_KV
-        var vMine: array<vec4<f32>, DV / SG>;
-        for (var r = 0u; r < DV / SG; r++) { vMine[r] = loadV(vBase + (k0 + j) * p.vRow, r * SG + sl); }
+        var vMine: array<vec4<f32>, RPL>;
+        for (var r = 0u; r < RPL; r++) { vMine[r] = loadV(vBase + (k0 + j) * p.vRow, r * SG + sl); }
 #endif
         for (var c = 0u; c < DV; c++) {
 #if SHARED_KV

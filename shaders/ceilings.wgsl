@@ -6,7 +6,7 @@
 //  - main_copy: memory bandwidth. One vec4 read and one vec4 write per invocation; bytes = 2 · 16 · n.
 // Defines: ITERS, UNROLL.
 
-struct Params { n: u32, seed: f32, pad0: u32, pad1: u32 }
+// `Params` (n, seed): generated from CEILINGS_UNIFORMS in src/kernels/ceilings.ts.
 
 @group(0) @binding(0) var<storage, read> src: array<vec4<T>>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4<T>>;

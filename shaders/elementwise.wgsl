@@ -2,10 +2,9 @@
 //   OP 0  add:   out = x + y[i % ny]        (y broadcast over leading dimensions when smaller)
 //   OP 1  mul:   out = x · y[i % ny]
 //   OP 2  scale: out = alpha·x + beta
-//   OP 3  gelu:  out = gelu_tanh(x)
-// Defines: OP, BINARY (ops 0–1 read y). The dispatch may be folded over x and y (see foldWorkgroups).
-
-struct Params { n: u32, ny: u32, alpha: f32, beta: f32 }
+//   OP 3  activate: out = activate(x), the activation the code ACT names (shaders/activations.wgsl)
+// Defines: OP, BINARY (ops 0–1 read y), ACT. The dispatch may be folded over x and y (see foldWorkgroups).
+// `Params` (n, ny, alpha, beta): generated from ELEMENTWISE_UNIFORMS in src/kernels/elementwise.ts.
 
 @group(0) @binding(0) var<storage, read> x: array<T>;
 #if BINARY
@@ -40,7 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   } else if (OP == 2) {
     r = p.alpha * v + p.beta;
   } else {
-    r = gelu_tanh(v);
+    r = activate(v);
   }
   out[i] = T(r);
 }

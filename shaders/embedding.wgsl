@@ -2,7 +2,7 @@
 // Ids are validated on the CPU before upload (WebGPU clamps out-of-bounds reads silently, which would hide a bad
 // id); the clamp here only keeps a bug from reading another buffer's memory.
 
-struct Params { n: u32, L: u32, D: u32, vocab: u32 }
+// `Params` (n, L, D, vocab): generated from EMBEDDING_UNIFORMS in src/kernels/embedding.ts.
 
 @group(0) @binding(0) var<storage, read> ids: array<i32>;
 @group(0) @binding(1) var<storage, read> table: array<T>;

@@ -4,7 +4,7 @@
 // Reductions: SUBGROUPS → subgroupAdd then one workgroup step; otherwise a tree in workgroup memory.
 // Defines: SUBGROUPS. Overrides: WG (a power of two ≤ the adapter's maxComputeInvocationsPerWorkgroup).
 
-struct Params { rows: u32, D: u32, eps: f32, pad: u32 }
+// `Params` (rows, D, eps): generated from LAYERNORM_UNIFORMS in src/kernels/layernorm.ts.
 
 @group(0) @binding(0) var<storage, read> x: array<T>;
 @group(0) @binding(1) var<storage, read> gamma: array<T>;

@@ -1,13 +1,8 @@
-// Shared by the matmul family (matmul.wgsl, matmul-sgmat.wgsl): the shape uniforms, the bindings, bounds-safe
-// vec4 loaders for A and B, and the epilogue (bias, activation, residual) applied to each output in f32.
-// Defines: TRANS_B, VEC_A, VEC_B, HAS_BIAS, HAS_RES, ACT (see matmul.wgsl).
-
-struct Params {
-  M: u32, N: u32, K: u32, batch: u32,
-  lda: u32, ldb: u32, ldc: u32, ldr: u32,
-  strideA: u32, strideB: u32, strideC: u32, strideR: u32,
-  offA: u32, pad0: u32, pad1: u32, pad2: u32,
-}
+// Shared by the matmul family (matmul.wgsl, matmul-sgmat.wgsl): the bindings, bounds-safe vec4 loaders for A and
+// B, and the epilogue (bias, activation, residual) applied to each output in f32.
+// Defines: TRANS_B, VEC_A, VEC_B, HAS_BIAS, HAS_RES, ACT (an activation code: shaders/activations.wgsl).
+// `Params` (M, N, K, batch, row strides, batch strides, offA) is generated from MATMUL_UNIFORMS in
+// src/kernels/matmul.ts and put in front of the shader: the packer and the struct come from that one schema.
 
 #if VEC_A
 @group(0) @binding(0) var<storage, read> a4: array<vec4<T>>;
@@ -62,9 +57,7 @@ fn epilogue(bIdx: u32, row: u32, col: u32, acc: f32) -> T {
 #if HAS_BIAS
   v += f32(bias[col]);
 #endif
-#if ACT
-  v = gelu_tanh(v);
-#endif
+  v = activate(v);
 #if HAS_RES
   v += f32(res[bIdx * p.strideR + row * p.ldr + col]);
 #endif

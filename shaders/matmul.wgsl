@@ -3,7 +3,8 @@
 // weight or a residual such as a position embedding over the batch); row strides and an A offset let A be a
 // strided view (e.g. the last token of every sequence).
 //
-// Two entry points, picked per adapter by the tuner (src/kernels/matmul.ts):
+// Five entry points; which one (and its tiles) is picked per adapter above the kernels (src/ops/: the tuner and the
+// adapter defaults; variants listed in src/kernels/matmul.ts):
 //  - main_reg:   register tiling only. Each invocation computes TM×TN outputs from vec4 loads, no workgroup
 //                memory, no barriers. Best on CPU drivers (lavapipe, SwiftShader) where a barrier is a context
 //                switch; on GPUs it relies on the caches.
@@ -13,11 +14,11 @@
 //  - main_rows:  a workgroup of TM rows, one column per invocation (an experiment for CPU drivers, kept as a
 //                tuner candidate; see PERFORMANCE.md for why it lost on lavapipe).
 //  - main_naive: one output per invocation: the benchmarks' baseline, never used for inference.
-// Both clamp load indices into range instead of branching (rows ≥ M and columns ≥ N read valid memory and are
+// All clamp load indices into range instead of branching (rows ≥ M and columns ≥ N read valid memory and are
 // never stored; A is zeroed past K so the extra products vanish).
 //
 // Defines: TM, TN (TN % 4 == 0), TRANS_B, VEC_A (A rows vec4-aligned), VEC_B (B rows vec4-aligned along their
-// contiguous axis), HAS_BIAS, HAS_RES, ACT (0 none, 1 gelu_tanh), BK (main_tiled only).
+// contiguous axis), HAS_BIAS, HAS_RES, ACT (activation code, shaders/activations.wgsl), BK (main_tiled only), SHARE_A and SG (main_reg_sg).
 // Napkin math, register tile TM×TN with vec4 loads: per 4 k, TM + TN/4·4 vec4 loads feed TM·TN multiply-adds.
 
 // Bindings, loaders and the epilogue are in matmul-common.wgsl (prepended by src/kernels/matmul.ts).

@@ -2,7 +2,7 @@
 // L = (H/P)·(W/P) in row-major patch order, features in (c, ky, kx) order: the order of a Conv2d weight
 // [D, C, P, P] flattened, so the convolution becomes patches · weightᵀ (a matmul with TRANS_B).
 
-struct Params { n: u32, C: u32, H: u32, W: u32, P: u32, gw: u32, L: u32, F: u32 }
+// `Params` (n, C, H, W, P, gw, L, F): generated from PATCHIFY_UNIFORMS in src/kernels/patchify.ts.
 
 @group(0) @binding(0) var<storage, read> x: array<T>;
 @group(0) @binding(1) var<storage, read_write> out: array<T>;

@@ -19,10 +19,10 @@ export { PRESETS, presetConfig } from './model/presets.js';
 export { encodeSafetensors, readSafetensorsHeader, readSafetensorsFile } from './model/safetensors.js';
 export type { LoadProgress } from './model/weights.js';
 
-export { createEngine, Engine, type EngineOptions, type EngineStats } from './runtime/engine.js';
+export { createEngine, Engine, type EngineOptions, type EngineStats } from './ops/engine.js';
 export { Tensor } from './runtime/tensor.js';
 export type { DType } from './runtime/dtype.js';
 export type { DeviceOptions, AdapterDescription } from './runtime/device.js';
-export type { MatmulOptions } from './runtime/ops.js';
+export type { MatmulOptions } from './ops/eager.js';
 export { Graph } from './runtime/graph.js';
 export { GraphPlan, type Profile } from './runtime/executor.js';

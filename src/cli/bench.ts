@@ -12,8 +12,11 @@ import { benchModel } from '../../bench/model.js';
 import { benchLoad } from '../../bench/load.js';
 import type { BenchRecord } from '../../bench/records.js';
 import { markdownTable, rooflineSvg } from '../../bench/report.js';
-import { createEngine } from '../runtime/engine.js';
-import { tuneEngine } from '../runtime/tuner.js';
+import { cpus } from 'node:os';
+import { parseSiglipConfig } from '../model/config.js';
+import { presetConfig } from '../model/presets.js';
+import { tuningShapes } from '../model/siglip-graphs.js';
+import { createEngine, tuneEngine } from '../ops/index.js';
 import { engineOptions, parseDtype, parseIntList, parsePositiveInt, print, UsageError, type CommonOptions } from './common.js';
 import type { Tower } from '../model/siglip-weights.js';
 
@@ -42,19 +45,28 @@ export async function bench(o: BenchOptions): Promise<void> {
     throw new UsageError(`--dtype f16 needs shader-f16, which ${engine.info.name} lacks`);
   }
   const records: BenchRecord[] = [];
+  // lavapipe and SwiftShader run on the host CPU: its model says as much about a figure as the adapter does.
+  const host = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}`;
   const emit = (r: BenchRecord) => {
+    r.host = host;
     records.push(r);
     if (o.json) print(JSON.stringify(r));
     else if (process.stderr.isTTY) process.stderr.write(`  ${r.kind} ${r.name} ${r.shape}: ${Number.isFinite(r.median_ms) ? r.median_ms.toFixed(1) + ' ms' : 'skipped'}\n`);
   };
   try {
-    if (!o.json) print(`adapter: ${engine.info.name}\n`);
-    // The bench always measures tuned kernels: it runs the search when this adapter has none cached.
-    const tuned = await tuneEngine(engine, { force: o.tune });
-    const record = tuned.record!;
+    if (!o.json) print(`adapter: ${engine.info.name}\nhost: ${host}\n`);
+    // The bench measures tuned kernels, tuned at the shapes of the model it runs: it searches the shape classes
+    // this adapter has no cached choice for.
+    const preset = o.synthetic ?? 'siglip-large-patch16-384';
+    const shapes = tuningShapes(parseSiglipConfig(presetConfig(preset)), towers);
+    const tuned = await tuneEngine(engine, shapes, { force: o.tune, searchIfMissing: true });
+    const classes = tuned.record.classes;
+    const seconds = tuned.searched.reduce((s, k) => s + (classes[k]?.seconds ?? 0), 0);
     emit({
-      kind: 'ceiling', name: 'tuning', shape: tuned.cached ? `cached in ${tuned.where}` : `searched in ${record.seconds.toFixed(1)} s, saved to ${tuned.where}`,
-      dtype: 'f32', adapter: engine.info.name, median_ms: NaN, choices: record.choices, timings: record.timings,
+      kind: 'ceiling', name: 'tuning', shape: tuned.searched.length ? `searched ${tuned.searched.length} shape classes in ${seconds.toFixed(1)} s, saved to ${tuned.where}` : `cached in ${tuned.where}`,
+      dtype: 'f32', adapter: engine.info.name, median_ms: NaN,
+      choices: Object.fromEntries(Object.entries(classes).map(([k, c]) => [k, c.choice])),
+      timings: Object.fromEntries(Object.entries(classes).map(([k, c]) => [k, c.timings])),
     });
     if (o.load) {
       emit(await benchLoad(engine, o.load, dtype));
@@ -65,7 +77,6 @@ export async function bench(o: BenchOptions): Promise<void> {
     ceil.forEach(emit);
     if (!o.modelOnly) (await benchKernels(engine, ceilings, { dtype, reps, full: o.full, filter: o.filter })).forEach(emit);
     if (!o.kernels) {
-      const preset = o.synthetic ?? 'siglip-large-patch16-384';
       await benchModel(engine, ceilings, { preset, dtype, batches, towers, reps, onRecord: emit });
     }
     const table = markdownTable(records);
@@ -73,7 +84,7 @@ export async function bench(o: BenchOptions): Promise<void> {
     if (o.out) {
       await mkdir(o.out, { recursive: true });
       await writeFile(join(o.out, 'results.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      await writeFile(join(o.out, 'results.md'), `Adapter: ${engine.info.name}\n\n${table}`);
+      await writeFile(join(o.out, 'results.md'), `Adapter: ${engine.info.name}\nHost CPU: ${host}\n\n${table}`);
       await writeFile(join(o.out, 'roofline.svg'), rooflineSvg(records, ceilings, dtype, engine.info.name));
       if (!o.json) print(`wrote results.jsonl, results.md and roofline.svg to ${o.out}`);
     }

@@ -1,6 +1,6 @@
 /** `info`: the adapter, its limits and features, as the engine sees them. */
 import { SUBGROUP_MATRIX_FEATURE } from '../kernels/matmul.js';
-import { createEngine } from '../runtime/engine.js';
+import { createRuntimeEngine as createEngine } from '../runtime/engine.js';
 import { engineOptions, print, type CommonOptions } from './common.js';
 
 const LIMITS = [
@@ -33,6 +33,9 @@ export async function info(o: CommonOptions): Promise<void> {
     print('limits:');
     for (const [k, v] of Object.entries(limits)) print(`  ${k.padEnd(36)} ${v}`);
   } finally {
+    // A device destroyed right after it was made, with its queue never waited on, crashed Node at exit now and
+    // then (a futex or mutex error from Dawn's threads, depending on what else the bundle loaded): wait first.
+    await engine.sync().catch(() => undefined);
     engine.dispose();
   }
 }

@@ -2,13 +2,21 @@
  * attention: softmax(Q·Kᵀ·scale)·V per batch and head, fused (shaders/attention.wgsl). Operands are strided views
  * (`AttentionView`), so a packed QKV projection is read in place and a single query can be broadcast over a batch.
  */
-import source from '../../shaders/attention.wgsl';
-import type { Engine } from '../runtime/engine.js';
-import { packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
-import { formatShape, type Tensor } from '../runtime/tensor.js';
+import text from '../../shaders/attention.wgsl';
+import { checkDispatch, formatShape, shader, uniformSchema, type UniformSchema, type KernelCall, type KernelContext, type KernelDef, type Tensor } from '../runtime/kernel.js';
 
-export const ATTENTION: KernelDef = { name: 'attention', source, inputs: 3, outputs: 1 };
-export const ATTENTION_QUAD: KernelDef = { name: 'attention_quad', source, inputs: 3, outputs: 1, entryPoint: 'main_quad' };
+/** Batch, lengths, heads; each view's offset, row and batch strides; the output's strides; the score scale. */
+export const ATTENTION_UNIFORMS = uniformSchema([
+  ['B', 'u32'], ['Lq', 'u32'], ['Lk', 'u32'], ['H', 'u32'],
+  ['qOff', 'u32'], ['qRow', 'u32'], ['qBatch', 'u32'], ['scale', 'f32'],
+  ['kOff', 'u32'], ['kRow', 'u32'], ['kBatch', 'u32'],
+  ['vOff', 'u32'], ['vRow', 'u32'], ['vBatch', 'u32'],
+  ['oRow', 'u32'], ['oBatch', 'u32'],
+]);
+
+const SOURCE = [shader('shaders/attention.wgsl', text)];
+export const ATTENTION: KernelDef = { name: 'attention', source: SOURCE, inputs: 3, outputs: 1, uniforms: ATTENTION_UNIFORMS };
+export const ATTENTION_QUAD: KernelDef = { name: 'attention_quad', source: SOURCE, inputs: 3, outputs: 1, entryPoint: 'main_quad', uniforms: ATTENTION_UNIFORMS };
 
 /** Element offset of row 0 of batch 0, stride between rows (tokens), stride between batch items (0: broadcast). */
 export interface AttentionView {
@@ -54,18 +62,6 @@ export const ATTENTION_CANDIDATES: AttentionConfig[] = [
   { wgq: 32, quad: true, kt: 16, sharedKV: false, sgKV: true },
 ];
 
-export function defaultAttentionConfig(engine: Engine): AttentionConfig {
-  const tuned = engine.tuning.get<AttentionConfig>('attention');
-  if (tuned) return tuned;
-  // lavapipe, 577 tokens × 16 heads × 64: one query per invocation 460–490 ms; four 131–160 ms (each K/V element
-  // loaded serves four queries); four with K/V rows shared by shuffles 41–52 ms (PERFORMANCE.md section 9).
-  // GPUs: K/V tiles shared through workgroup memory. SwiftShader (Chromium 156): one query per invocation 2.0 s,
-  // four 1.25 s, four sharing K/V by shuffles 1.39 s; each compiles in under half a second.
-  if (engine.info.family === 'lavapipe') return { wgq: 8, quad: true, kt: 16, sharedKV: false, sgKV: true };
-  if (engine.info.family === 'swiftshader') return { wgq: 8, quad: true, kt: 16, sharedKV: false };
-  return engine.info.isCpu ? { wgq: 64, kt: 16, sharedKV: false } : { wgq: 64, kt: 32, sharedKV: true };
-}
-
 /** Geometry for contiguous q [B|1, Lq, H·D], k/v [B, Lk, H·D]. */
 export function attentionGeometry(qShape: readonly number[], kShape: readonly number[], vShape: readonly number[], heads: number, scale?: number): AttentionGeometry {
   const what = `attention(q ${formatShape(qShape)}, k ${formatShape(kShape)}, v ${formatShape(vShape)}, heads ${heads})`;
@@ -89,7 +85,8 @@ export function attentionGeometry(qShape: readonly number[], kShape: readonly nu
 
 export const MAX_HEAD_DIM = 256;
 
-export function attentionCall(engine: Engine, q: Tensor, k: Tensor, v: Tensor, out: Tensor, g: AttentionGeometry, config?: AttentionConfig): KernelCall {
+/** `config`: the variant (the tuner's or the adapter default's, src/ops/adapter-defaults.ts). */
+export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tensor, out: Tensor, g: AttentionGeometry, config: AttentionConfig): KernelCall {
   const name = `attention(B ${g.B}, Lq ${g.Lq}, Lk ${g.Lk}, heads ${g.H}, headDim ${g.D})`;
   for (const [t, n] of [[k, 'k'], [v, 'v'], [out, 'out']] as const) {
     if (t.dtype !== q.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, q is ${q.dtype}`);
@@ -105,27 +102,26 @@ export function attentionCall(engine: Engine, q: Tensor, k: Tensor, v: Tensor, o
   need(k, 'k', g.k, g.Lk);
   need(v, 'v', g.v, g.Lk);
   if (out.size < g.B * g.Lq * HD) throw new Error(`${name}: out ${formatShape(out.shape)} needs ${g.B * g.Lq * HD} elements`);
-  const cfg = config ?? defaultAttentionConfig(engine);
+  const cfg = config;
   const views = [g.q, g.k, g.v];
   const vec = g.D % 4 === 0 && views.every((w) => w.offset % 4 === 0 && w.row % 4 === 0 && w.batch % 4 === 0);
-  // Fewer queries than a workgroup holds (the pooling head's single probe): fewer queries per invocation,
-  // then a smaller workgroup.
-  // One query (the pooling probe) gains nothing from four per invocation.
+  // One query (the pooling probe) gains nothing from four per invocation; fewer queries than a workgroup holds
+  // get a smaller workgroup.
   const quad = !!cfg.quad && g.Lq > 1;
   const tq = quad ? 4 : 1;
   let wgq = cfg.wgq;
   while (wgq > 8 && (wgq / 2) * tq >= g.Lq) wgq /= 2;
-  wgq = Math.min(wgq, engine.limits.maxComputeInvocationsPerWorkgroup, engine.limits.maxComputeWorkgroupSizeX);
+  wgq = Math.min(wgq, ctx.limits.maxComputeInvocationsPerWorkgroup, ctx.limits.maxComputeWorkgroupSizeX);
   const sharedBytes = 2 * cfg.kt * Math.ceil(g.D / 4) * 16;
-  const sharedKV = cfg.sharedKV && sharedBytes <= engine.limits.maxComputeWorkgroupStorageSize;
+  const sharedKV = cfg.sharedKV && sharedBytes <= ctx.limits.maxComputeWorkgroupStorageSize;
   // Subgroup sharing where it applies (else the same kernel loading whole rows): four queries per invocation, a
-  // fixed subgroup size that divides the head's vec4 count, whole subgroups per workgroup.
-  const sg = engine.fixedSubgroupSize;
+  // fixed subgroup size that divides the head's vec4 count, whole subgroups per workgroup. Head dim 72 (18 vec4s
+  // over 8 lanes) does not qualify: a version with ⌈18 / 8⌉ = 3 loads per lane, the last clamped, was measured at
+  // about half the speed of the plain four-query kernel on lavapipe (PERFORMANCE.md section 10).
+  const sg = ctx.subgroupSize;
   const sgKV = !!cfg.sgKV && quad && !sharedKV && vec && sg > 0 && (g.D / 4) % sg === 0 && wgq % sg === 0;
-  const u = (x: number) => ['u32', x] as const;
-  const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
   const workgroups: [number, number, number] = [Math.ceil(g.Lq / (wgq * tq)), g.H, g.B];
-  if (workgroups.some((w) => w > maxDim)) throw new Error(`${name}: dispatch exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
+  checkDispatch(ctx, name, workgroups);
   return {
     kernel: quad ? ATTENTION_QUAD : ATTENTION,
     spec: {
@@ -135,27 +131,31 @@ export function attentionCall(engine: Engine, q: Tensor, k: Tensor, v: Tensor, o
       overrides: { WGQ: wgq },
     },
     tensors: [q, k, v, out],
-    uniforms: packUniforms([
-      u(g.B), u(g.Lq), u(g.Lk), u(g.H),
-      u(g.q.offset), u(g.q.row), u(g.q.batch), ['f32', g.scale],
-      u(g.k.offset), u(g.k.row), u(g.k.batch), u(0),
-      u(g.v.offset), u(g.v.row), u(g.v.batch), u(0),
-      u(HD), u(g.Lq * HD), u(0), u(0),
-    ]),
+    uniforms: ATTENTION_UNIFORMS.pack({
+      B: g.B, Lq: g.Lq, Lk: g.Lk, H: g.H,
+      qOff: g.q.offset, qRow: g.q.row, qBatch: g.q.batch, scale: g.scale,
+      kOff: g.k.offset, kRow: g.k.row, kBatch: g.k.batch,
+      vOff: g.v.offset, vRow: g.v.row, vBatch: g.v.batch,
+      oRow: HD, oBatch: g.Lq * HD,
+    }),
     workgroups,
     flops: 4 * g.B * g.H * g.Lq * g.Lk * g.D,
     bytes: (q.dtype === 'f16' ? 2 : 4) * g.B * HD * (2 * g.Lq + 2 * g.Lk),
   };
 }
 
-/** float64 reference with the plain two-pass softmax (no online rescaling): an independent formulation. */
-export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, g: AttentionGeometry): Float64Array {
+/**
+ * float64 reference with the plain two-pass softmax (no online rescaling): an independent formulation. With
+ * `queries`, only those query rows are computed (the others stay 0): how the tuner checks big shapes quickly.
+ */
+export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, g: AttentionGeometry, queries?: readonly number[]): Float64Array {
   const HD = g.H * g.D;
   const out = new Float64Array(g.B * g.Lq * HD);
   const s = new Float64Array(g.Lk);
+  const rows = queries ?? Array.from({ length: g.Lq }, (_, i) => i);
   for (let b = 0; b < g.B; b++) {
     for (let h = 0; h < g.H; h++) {
-      for (let i = 0; i < g.Lq; i++) {
+      for (const i of rows) {
         const qb = g.q.offset + b * g.q.batch + i * g.q.row + h * g.D;
         let max = -Infinity;
         for (let j = 0; j < g.Lk; j++) {

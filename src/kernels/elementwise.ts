@@ -1,18 +1,24 @@
-/** Elementwise ops (shaders/elementwise.wgsl): add and mul with broadcasting, scale, gelu (tanh form). */
-import activations from '../../shaders/activations.wgsl';
-import source from '../../shaders/elementwise.wgsl';
-import type { Engine } from '../runtime/engine.js';
-import { foldWorkgroups, packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
-import { formatShape, type Tensor } from '../runtime/tensor.js';
-import { geluTanhRef } from './matmul.js';
+/** Elementwise ops (shaders/elementwise.wgsl): add and mul with broadcasting, scale, and any fusable activation. */
+import text from '../../shaders/elementwise.wgsl';
+import { foldWorkgroups, formatShape, shader, uniformSchema, type UniformSchema, type KernelCall, type KernelContext, type KernelDef, type Tensor } from '../runtime/kernel.js';
+import { ACTIVATION_CODE, ACTIVATIONS_WGSL, activationRef, type Activation } from './activations.js';
 
-const SOURCE = `${activations}\n${source}`;
-const UNARY: KernelDef = { name: 'elementwise_unary', source: SOURCE, inputs: 1, outputs: 1 };
-const BINARY: KernelDef = { name: 'elementwise_binary', source: SOURCE, inputs: 2, outputs: 1 };
+export const ELEMENTWISE_UNIFORMS = uniformSchema([['n', 'u32'], ['ny', 'u32'], ['alpha', 'f32'], ['beta', 'f32']]);
+const SOURCE = [ACTIVATIONS_WGSL, shader('shaders/elementwise.wgsl', text)];
+const UNARY: KernelDef = { name: 'elementwise_unary', source: SOURCE, inputs: 1, outputs: 1, uniforms: ELEMENTWISE_UNIFORMS };
+const BINARY: KernelDef = { name: 'elementwise_binary', source: SOURCE, inputs: 2, outputs: 1, uniforms: ELEMENTWISE_UNIFORMS };
 
-export type ElementwiseOp = 'add' | 'mul' | 'scale' | 'gelu';
-const OP_CODE: Record<ElementwiseOp, number> = { add: 0, mul: 1, scale: 2, gelu: 3 };
+/** `activate` applies opts.activation (gelu_tanh, quick_gelu, …). */
+export type ElementwiseOp = 'add' | 'mul' | 'scale' | 'activate';
+const OP_CODE: Record<ElementwiseOp, number> = { add: 0, mul: 1, scale: 2, activate: 3 };
 const WG = 256;
+
+export interface ElementwiseOptions {
+  y?: Tensor;
+  alpha?: number;
+  beta?: number;
+  activation?: Activation;
+}
 
 /**
  * y broadcasts over x's leading dimensions: y's shape must equal the trailing dimensions of x's
@@ -27,11 +33,13 @@ export function checkBroadcast(op: string, x: Tensor, y: Tensor): void {
   }
 }
 
-export function elementwiseCall(engine: Engine, op: ElementwiseOp, x: Tensor, out: Tensor, opts: { y?: Tensor; alpha?: number; beta?: number } = {}): KernelCall {
+export function elementwiseCall(ctx: KernelContext, op: ElementwiseOp, x: Tensor, out: Tensor, opts: ElementwiseOptions = {}): KernelCall {
   const binary = op === 'add' || op === 'mul';
-  if (x.dtype === 'i32') throw new Error(`${op}: i32 tensors are not supported`);
-  if (out.dtype !== x.dtype) throw new Error(`${op}: out is ${out.dtype}, x is ${x.dtype}`);
-  if (out.size !== x.size) throw new Error(`${op}: out ${formatShape(out.shape)} must match x ${formatShape(x.shape)}`);
+  const act = op === 'activate' ? opts.activation ?? 'none' : 'none';
+  const name = op === 'activate' ? act : op;
+  if (x.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+  if (out.dtype !== x.dtype) throw new Error(`${name}: out is ${out.dtype}, x is ${x.dtype}`);
+  if (out.size !== x.size) throw new Error(`${name}: out ${formatShape(out.shape)} must match x ${formatShape(x.shape)}`);
   const y = opts.y;
   if (binary) {
     if (!y) throw new Error(`${op} needs a second operand`);
@@ -40,19 +48,19 @@ export function elementwiseCall(engine: Engine, op: ElementwiseOp, x: Tensor, ou
   }
   const alpha = opts.alpha ?? 1;
   const beta = opts.beta ?? 0;
-  if (!Number.isFinite(alpha) || !Number.isFinite(beta)) throw new Error(`${op}: alpha and beta must be finite numbers`);
+  if (!Number.isFinite(alpha) || !Number.isFinite(beta)) throw new Error(`${name}: alpha and beta must be finite numbers`);
   return {
     kernel: binary ? BINARY : UNARY,
-    spec: { dtype: x.dtype, defines: { OP: OP_CODE[op], BINARY: binary }, overrides: { WG } },
+    spec: { dtype: x.dtype, defines: { OP: OP_CODE[op], BINARY: binary, ACT: ACTIVATION_CODE[act] }, overrides: { WG } },
     tensors: binary ? [x, y!, out] : [x, out],
-    uniforms: packUniforms([['u32', x.size], ['u32', binary ? y!.size : 1], ['f32', alpha], ['f32', beta]]),
-    workgroups: foldWorkgroups(Math.ceil(x.size / WG), engine.limits.maxComputeWorkgroupsPerDimension),
-    flops: op === 'gelu' ? 10 * x.size : x.size,
+    uniforms: ELEMENTWISE_UNIFORMS.pack({ n: x.size, ny: binary ? y!.size : 1, alpha, beta }),
+    workgroups: foldWorkgroups(Math.ceil(x.size / WG), ctx.limits.maxComputeWorkgroupsPerDimension),
+    flops: op === 'activate' ? 10 * x.size : x.size,
     bytes: (x.dtype === 'f16' ? 2 : 4) * (2 * x.size + (binary ? y!.size : 0)),
   };
 }
 
-export function elementwiseRef(op: ElementwiseOp, x: ArrayLike<number>, opts: { y?: ArrayLike<number>; alpha?: number; beta?: number } = {}): Float64Array {
+export function elementwiseRef(op: ElementwiseOp, x: ArrayLike<number>, opts: { y?: ArrayLike<number>; alpha?: number; beta?: number; activation?: Activation } = {}): Float64Array {
   const out = new Float64Array(x.length);
   const y = opts.y;
   for (let i = 0; i < x.length; i++) {
@@ -60,7 +68,7 @@ export function elementwiseRef(op: ElementwiseOp, x: ArrayLike<number>, opts: { 
     if (op === 'add') out[i] = v + y![i % y!.length]!;
     else if (op === 'mul') out[i] = v * y![i % y!.length]!;
     else if (op === 'scale') out[i] = (opts.alpha ?? 1) * v + (opts.beta ?? 0);
-    else out[i] = geluTanhRef(v);
+    else out[i] = activationRef(opts.activation ?? 'none', v);
   }
   return out;
 }

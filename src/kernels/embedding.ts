@@ -1,10 +1,9 @@
 /** Token + position embedding (shaders/embedding.wgsl). Ids are checked here: a shader would clamp them silently. */
-import source from '../../shaders/embedding.wgsl';
-import type { Engine } from '../runtime/engine.js';
-import { foldWorkgroups, packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
-import { formatShape, type Tensor } from '../runtime/tensor.js';
+import text from '../../shaders/embedding.wgsl';
+import { foldWorkgroups, formatShape, shader, uniformSchema, type UniformSchema, type KernelCall, type KernelContext, type KernelDef, type Tensor } from '../runtime/kernel.js';
 
-export const EMBEDDING: KernelDef = { name: 'embedding', source, inputs: 3, outputs: 1 };
+export const EMBEDDING_UNIFORMS = uniformSchema([['n', 'u32'], ['L', 'u32'], ['D', 'u32'], ['vocab', 'u32']]);
+export const EMBEDDING: KernelDef = { name: 'embedding', source: [shader('shaders/embedding.wgsl', text)], inputs: 3, outputs: 1, uniforms: EMBEDDING_UNIFORMS };
 const WG = 256;
 
 /** Throws naming the first id outside [0, vocab). */
@@ -18,7 +17,7 @@ export function checkTokenIds(ids: ArrayLike<number>, vocab: number, what = 'inp
 }
 
 /** ids [B, L] i32, table [V, D], pos [P ≥ L, D] → out [B, L, D]. */
-export function embeddingCall(engine: Engine, ids: Tensor, table: Tensor, pos: Tensor, out: Tensor): KernelCall {
+export function embeddingCall(ctx: KernelContext, ids: Tensor, table: Tensor, pos: Tensor, out: Tensor): KernelCall {
   const name = `embedding(ids ${formatShape(ids.shape)}, table ${formatShape(table.shape)}, positions ${formatShape(pos.shape)})`;
   if (ids.dtype !== 'i32') throw new Error(`${name}: ids must be i32, got ${ids.dtype}`);
   if (table.shape.length !== 2 || pos.shape.length !== 2) throw new Error(`${name}: table and positions must be 2-D [rows, D]`);
@@ -32,8 +31,8 @@ export function embeddingCall(engine: Engine, ids: Tensor, table: Tensor, pos: T
     kernel: EMBEDDING,
     spec: { dtype: table.dtype as 'f32' | 'f16', overrides: { WG } },
     tensors: [ids, table, pos, out],
-    uniforms: packUniforms([['u32', out.size], ['u32', L], ['u32', D], ['u32', V]]),
-    workgroups: foldWorkgroups(Math.ceil(out.size / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    uniforms: EMBEDDING_UNIFORMS.pack({ n: out.size, L, D, vocab: V }),
+    workgroups: foldWorkgroups(Math.ceil(out.size / WG), ctx.limits.maxComputeWorkgroupsPerDimension),
     flops: out.size,
     bytes: 4 * ids.size + (table.dtype === 'f16' ? 2 : 4) * 3 * out.size,
   };

@@ -1,10 +1,9 @@
 /** layerNorm over the last dimension (shaders/layernorm.wgsl): one workgroup per row, f32 accumulation. */
-import source from '../../shaders/layernorm.wgsl';
-import type { Engine } from '../runtime/engine.js';
-import { foldWorkgroups, packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
-import { formatShape, type Tensor } from '../runtime/tensor.js';
+import text from '../../shaders/layernorm.wgsl';
+import { foldWorkgroups, formatShape, shader, uniformSchema, type UniformSchema, type KernelCall, type KernelContext, type KernelDef, type Tensor } from '../runtime/kernel.js';
 
-export const LAYERNORM: KernelDef = { name: 'layernorm', source, inputs: 3, outputs: 1 };
+export const LAYERNORM_UNIFORMS = uniformSchema([['rows', 'u32'], ['D', 'u32'], ['eps', 'f32']]);
+export const LAYERNORM: KernelDef = { name: 'layernorm', source: [shader('shaders/layernorm.wgsl', text)], inputs: 3, outputs: 1, uniforms: LAYERNORM_UNIFORMS };
 
 export interface LayerNormConfig {
   /** Invocations per row (a power of two). */
@@ -13,25 +12,23 @@ export interface LayerNormConfig {
   subgroups: boolean;
 }
 
-export function defaultLayerNormConfig(engine: Engine, D: number): LayerNormConfig {
-  const tuned = engine.tuning.get<LayerNormConfig>('layernorm');
-  const maxWg = Math.min(256, engine.limits.maxComputeInvocationsPerWorkgroup, engine.limits.maxComputeWorkgroupSizeX);
-  let wg = tuned?.wg ?? (engine.info.isCpu ? 32 : 256);
-  // No point in more invocations than elements in a row.
+/** The workgroup for rows of D: no more invocations than elements, within the adapter's limits. */
+export function fitLayerNormConfig(ctx: KernelContext, cfg: LayerNormConfig, D: number): LayerNormConfig {
+  const maxWg = Math.min(256, ctx.limits.maxComputeInvocationsPerWorkgroup, ctx.limits.maxComputeWorkgroupSizeX);
+  let wg = cfg.wg;
   while (wg > 32 && wg / 2 >= D) wg /= 2;
-  wg = Math.min(wg, maxWg);
-  const subgroups = (tuned?.subgroups ?? true) && engine.features.has('subgroups');
-  return { wg, subgroups };
+  return { wg: Math.min(wg, maxWg), subgroups: cfg.subgroups && ctx.features.has('subgroups') };
 }
 
+/** `config`: the tuned or default choice (src/ops/adapter-defaults.ts), fitted to D and the adapter here. */
 export function layerNormCall(
-  engine: Engine,
+  ctx: KernelContext,
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   out: Tensor,
   eps: number,
-  config?: LayerNormConfig,
+  config: LayerNormConfig,
 ): KernelCall {
   const D = x.shape[x.shape.length - 1]!;
   const name = `layerNorm(x ${formatShape(x.shape)})`;
@@ -45,7 +42,7 @@ export function layerNormCall(
   if (out.size !== x.size) throw new Error(`${name}: out ${formatShape(out.shape)} must match x`);
   if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${name}: eps must be a finite non-negative number, got ${eps}`);
   const rows = x.size / D;
-  const cfg = config ?? defaultLayerNormConfig(engine, D);
+  const cfg = fitLayerNormConfig(ctx, config, D);
   return {
     kernel: LAYERNORM,
     spec: {
@@ -55,8 +52,8 @@ export function layerNormCall(
       overrides: { WG: cfg.wg },
     },
     tensors: [x, gamma, beta, out],
-    uniforms: packUniforms([['u32', rows], ['u32', D], ['f32', eps], ['u32', 0]]),
-    workgroups: foldWorkgroups(rows, engine.limits.maxComputeWorkgroupsPerDimension),
+    uniforms: LAYERNORM_UNIFORMS.pack({ rows, D, eps }),
+    workgroups: foldWorkgroups(rows, ctx.limits.maxComputeWorkgroupsPerDimension),
     flops: 8 * x.size,
     bytes: (x.dtype === 'f16' ? 2 : 4) * (2 * x.size + 2 * D),
   };

@@ -1,36 +1,38 @@
 /**
  * matmul: C = act(A·B' + bias) + residual, B' = B or Bᵀ (linear weights are stored [out, in]: transposeB).
- * Kernel variants (shaders/matmul.wgsl): `reg` (register tiles, no workgroup memory) and `tiled` (workgroup-memory
- * tiles); shaders/matmul-sgmat.wgsl: `sgmat` (subgroup matrices, where the adapter has them). Which one, and which
- * tile sizes, is a per-adapter choice (src/runtime/tuner.ts); the math is the same.
+ * Kernel variants (shaders/matmul.wgsl): `reg` (register tiles, no workgroup memory), `regsg` (register tiles with
+ * A shared between a subgroup's lanes), `tiled` (workgroup-memory tiles), `rows` and `naive` (baselines);
+ * shaders/matmul-sgmat.wgsl: `sgmat` (subgroup matrices, where the adapter has them). Which one, and which tile
+ * sizes, is chosen above the kernels (src/ops/: the tuner, the adapter defaults) and passed in; the math is the same.
  */
-import activations from '../../shaders/activations.wgsl';
 import common from '../../shaders/matmul-common.wgsl';
 import sgmatSource from '../../shaders/matmul-sgmat.wgsl';
 import source from '../../shaders/matmul.wgsl';
-import type { SubgroupMatrixConfig } from '../runtime/device.js';
-import type { Engine } from '../runtime/engine.js';
-import { packUniforms, type KernelCall, type KernelDef, type Specialization } from '../runtime/kernel.js';
-import { formatShape, shapeSize, type Tensor } from '../runtime/tensor.js';
+import {
+  checkDispatch, formatShape, shader, shapeSize, uniformSchema, type UniformSchema, type KernelCall, type KernelContext, type KernelDef, type Specialization,
+  type SubgroupMatrixConfig, type Tensor,
+} from '../runtime/kernel.js';
+import { ACTIVATION_CODE, ACTIVATIONS_WGSL, activationRef, type Activation } from './activations.js';
 
-const SOURCE = `${activations}\n${common}\n${source}`;
-const SGMAT_SOURCE = `${activations}\n${common}\n${sgmatSource}`;
-export const MATMUL_SGMAT: KernelDef = { name: 'matmul_sgmat', source: SGMAT_SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_sgmat' };
+/** Shapes, strides and the A offset (shaders/matmul-common.wgsl reads them as `p`). */
+export const MATMUL_UNIFORMS = uniformSchema([
+  ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['batch', 'u32'],
+  ['lda', 'u32'], ['ldb', 'u32'], ['ldc', 'u32'], ['ldr', 'u32'],
+  ['strideA', 'u32'], ['strideB', 'u32'], ['strideC', 'u32'], ['strideR', 'u32'],
+  ['offA', 'u32'],
+]);
+
+const COMMON = [ACTIVATIONS_WGSL, shader('shaders/matmul-common.wgsl', common)];
+const SOURCE = [...COMMON, shader('shaders/matmul.wgsl', source)];
+const def = (name: string, entryPoint: string, src = SOURCE): KernelDef => ({ name, source: src, inputs: 4, outputs: 1, entryPoint, uniforms: MATMUL_UNIFORMS });
+export const MATMUL_SGMAT = def('matmul_sgmat', 'main_sgmat', [...COMMON, shader('shaders/matmul-sgmat.wgsl', sgmatSource)]);
 /** The adapter feature the `sgmat` variant needs. */
 export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
-export const MATMUL_REG: KernelDef = { name: 'matmul_reg', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_reg' };
-export const MATMUL_ROWS: KernelDef = { name: 'matmul_rows', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_rows' };
-export const MATMUL_NAIVE: KernelDef = { name: 'matmul_naive', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_naive' };
-export const MATMUL_REG_SG: KernelDef = { name: 'matmul_reg_sg', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_reg_sg' };
-export const MATMUL_TILED: KernelDef = { name: 'matmul_tiled', source: SOURCE, inputs: 4, outputs: 1, entryPoint: 'main_tiled' };
-
-export type Activation = 'none' | 'gelu_tanh';
-
-export function parseActivation(a: string | undefined): Activation {
-  if (a === undefined || a === 'none') return 'none';
-  if (a === 'gelu_tanh' || a === 'gelu_pytorch_tanh' || a === 'gelu_new') return 'gelu_tanh';
-  throw new Error(`unsupported activation "${a}" (supported: none, gelu_tanh)`);
-}
+export const MATMUL_REG = def('matmul_reg', 'main_reg');
+export const MATMUL_ROWS = def('matmul_rows', 'main_rows');
+export const MATMUL_NAIVE = def('matmul_naive', 'main_naive');
+export const MATMUL_REG_SG = def('matmul_reg_sg', 'main_reg_sg');
+export const MATMUL_TILED = def('matmul_tiled', 'main_tiled');
 
 /** Where each operand lives: element strides (rows, batch) and an A offset, so strided views need no copy. */
 export interface MatmulGeometry {
@@ -86,20 +88,6 @@ export interface SgmatShape {
 /** The one-output-per-invocation baseline (benchmarks only). */
 export const NAIVE_MATMUL: MatmulConfig = { variant: 'naive', tm: 1, tn: 4, wgx: 8, wgy: 8, bk: 16 };
 
-// Untuned defaults for CPU adapters, by weight layout. lavapipe, 576×4096×1024: B as [K, N] with tm 8 × tn 16
-// reached 12–15 GFLOP/s; B as [N, K] does best with tm 4 × tn 8 (6–8 GFLOP/s). With subgroups (lavapipe has them,
-// 8 lanes) the `regsg` tiles below do about twice that (PERFORMANCE.md section 8).
-export const DEFAULT_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 };
-export const DEFAULT_CPU_MATMUL_NK: MatmulConfig = { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk: 16 };
-export const DEFAULT_LAVAPIPE_MATMUL: MatmulConfig = { variant: 'regsg', tm: 16, tn: 16, wgx: 8, wgy: 1, bk: 16, sg: 8 };
-export const DEFAULT_LAVAPIPE_MATMUL_NK: MatmulConfig = { variant: 'regsg', tm: 16, tn: 4, wgx: 8, wgy: 1, bk: 16, sg: 8 };
-// SwiftShader in Chromium (4-lane subgroups), 576×1024×1024: reg 4×4 0.55 GFLOP/s; regsg 16×16 with B as [K, N]
-// 1.04, regsg 8×8 with B as [N, K] 0.70; each compiles in under half a second.
-export const DEFAULT_SWIFTSHADER_MATMUL: MatmulConfig = { variant: 'regsg', tm: 16, tn: 16, wgx: 4, wgy: 1, bk: 16, sg: 4 };
-export const DEFAULT_SWIFTSHADER_MATMUL_NK: MatmulConfig = { variant: 'regsg', tm: 8, tn: 8, wgx: 4, wgy: 1, bk: 16, sg: 4 };
-export const SMALL_CPU_MATMUL: MatmulConfig = { variant: 'reg', tm: 4, tn: 4, wgx: 8, wgy: 8, bk: 16 };
-export const DEFAULT_GPU_MATMUL: MatmulConfig = { variant: 'tiled', tm: 4, tn: 4, wgx: 16, wgy: 16, bk: 16 };
-
 /** Candidates the tuner measures on CPU adapters: register tiles only (barriers cost a context switch there). */
 export const MATMUL_CPU_CANDIDATES: MatmulConfig[] = [
   { variant: 'reg', tm: 8, tn: 16, wgx: 8, wgy: 1, bk: 16 },
@@ -133,39 +121,40 @@ export const MATMUL_CANDIDATES: MatmulConfig[] = [
  * `regsg` tiles for this adapter: TM a multiple of its fixed subgroup size (each lane loads TM / SG rows of A and
  * shuffles them to the others), at most 256 accumulators per invocation.
  */
-export function regsgCandidates(engine: Engine): MatmulConfig[] {
-  const sg = engine.fixedSubgroupSize;
+export function regsgCandidates(ctx: KernelContext): MatmulConfig[] {
+  const sg = ctx.subgroupSize;
   if (!sg) return [];
   const out: MatmulConfig[] = [];
   for (const tm of [sg, 2 * sg, 3 * sg].filter((t) => t <= 32)) {
     for (const tn of [4, 8, 16]) {
       const c: MatmulConfig = { variant: 'regsg', tm, tn, wgx: sg, wgy: 1, bk: 16, sg };
-      if (tm * tn <= 256 && configFits(engine, c)) out.push(c);
+      if (tm * tn <= 256 && configFits(ctx, c)) out.push(c);
     }
   }
   return out;
 }
 
-export function configFits(engine: Engine, c: MatmulConfig): boolean {
-  if (c.variant === 'sgmat') return sgmatProblem(engine, c) === null;
+/** Whether a config can run on this adapter (workgroup size and memory, subgroup size). */
+export function configFits(ctx: KernelContext, c: MatmulConfig): boolean {
+  if (c.variant === 'sgmat') return sgmatProblem(ctx, c) === null;
   if (c.variant === 'regsg') {
     const sg = c.sg ?? 0;
-    if (!sg || sg !== engine.fixedSubgroupSize || c.tm % sg !== 0 || c.wgx % sg !== 0 || c.wgy !== 1 || c.tn % 4 !== 0) return false;
+    if (!sg || sg !== ctx.subgroupSize || c.tm % sg !== 0 || c.wgx % sg !== 0 || c.wgy !== 1 || c.tn % 4 !== 0) return false;
   }
   const inv = c.variant === 'tiled' ? 256 : c.variant === 'rows' ? c.wgx : c.wgx * c.wgy;
   const shared = c.variant === 'tiled' ? c.bk * (c.tm + c.tn) * 16 * 4 : 0;
   return (
-    inv <= engine.limits.maxComputeInvocationsPerWorkgroup &&
-    shared <= engine.limits.maxComputeWorkgroupStorageSize &&
-    (c.variant === 'tiled' ? 16 : c.wgx) <= engine.limits.maxComputeWorkgroupSizeX &&
-    (c.variant === 'tiled' ? 16 : c.wgy) <= engine.limits.maxComputeWorkgroupSizeY
+    inv <= ctx.limits.maxComputeInvocationsPerWorkgroup &&
+    shared <= ctx.limits.maxComputeWorkgroupStorageSize &&
+    (c.variant === 'tiled' ? 16 : c.wgx) <= ctx.limits.maxComputeWorkgroupSizeX &&
+    (c.variant === 'tiled' ? 16 : c.wgy) <= ctx.limits.maxComputeWorkgroupSizeY
   );
 }
 
 // ------------------------------------------------------------------------------------- subgroup matrices
 
-/** Why an `sgmat` config cannot run on this engine (at this dtype, when given), or null when it can. */
-export function sgmatProblem(engine: Engine, c: MatmulConfig, dtype?: 'f32' | 'f16'): string | null {
+/** Why an `sgmat` config cannot run on this adapter (at this dtype, when given), or null when it can. */
+export function sgmatProblem(ctx: KernelContext, c: MatmulConfig, dtype?: 'f32' | 'f16'): string | null {
   const s = c.mma;
   if (!s) return 'an sgmat config needs its subgroup-matrix shape (mma)';
   const TILE_M = c.tm * s.m;
@@ -173,19 +162,19 @@ export function sgmatProblem(engine: Engine, c: MatmulConfig, dtype?: 'f32' | 'f
   if (c.bk % s.k !== 0 || c.bk % 4 !== 0 || TILE_N % 4 !== 0) return `BK ${c.bk} must be a multiple of 4 and of K ${s.k}; the tile width a multiple of 4`;
   const esize = dtype === 'f16' ? 2 : 4;
   const shared = (TILE_M + TILE_N) * c.bk * esize + s.m * s.n * 4;
-  if (shared > engine.limits.maxComputeWorkgroupStorageSize) return `needs ${shared} bytes of workgroup memory, over the device's ${engine.limits.maxComputeWorkgroupStorageSize}`;
-  if (c.wgx > engine.limits.maxComputeInvocationsPerWorkgroup || c.wgx > engine.limits.maxComputeWorkgroupSizeX || c.wgy !== 1) {
-    return `a workgroup of ${c.wgx}×${c.wgy} does not fit (one row of at most ${engine.limits.maxComputeWorkgroupSizeX})`;
+  if (shared > ctx.limits.maxComputeWorkgroupStorageSize) return `needs ${shared} bytes of workgroup memory, over the device's ${ctx.limits.maxComputeWorkgroupStorageSize}`;
+  if (c.wgx > ctx.limits.maxComputeInvocationsPerWorkgroup || c.wgx > ctx.limits.maxComputeWorkgroupSizeX || c.wgy !== 1) {
+    return `a workgroup of ${c.wgx}×${c.wgy} does not fit (one row of at most ${ctx.limits.maxComputeWorkgroupSizeX})`;
   }
   if (s.emulate) return null;
-  if (!engine.features.has(SUBGROUP_MATRIX_FEATURE)) {
-    return `${engine.info.name} offers no subgroup matrices (feature ${SUBGROUP_MATRIX_FEATURE}; in Node it needs SIGLIP_WEBGPU_DAWN_FLAGS='enable-dawn-features=allow_unsafe_apis,use_vulkan_memory_model' and a driver with cooperative matrices)`;
+  if (!ctx.features.has(SUBGROUP_MATRIX_FEATURE)) {
+    return `${ctx.adapterName} offers no subgroup matrices (feature ${SUBGROUP_MATRIX_FEATURE}; in Node it needs SIGLIP_WEBGPU_DAWN_FLAGS='enable-dawn-features=allow_unsafe_apis,use_vulkan_memory_model' and a driver with cooperative matrices)`;
   }
-  if (c.wgx % Math.max(1, engine.info.subgroupMaxSize) !== 0) return `the workgroup width ${c.wgx} is not a multiple of the maximum subgroup size ${engine.info.subgroupMaxSize}`;
-  const match = engine.info.subgroupMatrixConfigs.some(
+  if (c.wgx % Math.max(1, ctx.subgroupMaxSize) !== 0) return `the workgroup width ${c.wgx} is not a multiple of the maximum subgroup size ${ctx.subgroupMaxSize}`;
+  const match = ctx.subgroupMatrixConfigs.some(
     (m) => m.M === s.m && m.N === s.n && m.K === s.k && m.resultComponentType === s.result && (!dtype || m.componentType === dtype),
   );
-  if (!match) return `${engine.info.name} has no ${dtype ?? ''} subgroup matrix ${s.m}×${s.n}×${s.k} with ${s.result} results`;
+  if (!match) return `${ctx.adapterName} has no ${dtype ?? ''} subgroup matrix ${s.m}×${s.n}×${s.k} with ${s.result} results`;
   return null;
 }
 
@@ -194,39 +183,20 @@ export function sgmatProblem(engine: Engine, c: MatmulConfig, dtype?: 'f32' | 'f
  * and f32 results (f16 inputs still accumulate in f32, as every matmul here does), at a few tile sizes that fit its
  * workgroup memory.
  */
-export function sgmatCandidates(engine: Engine, dtype: 'f32' | 'f16'): MatmulConfig[] {
+export function sgmatCandidates(ctx: KernelContext, dtype: 'f32' | 'f16'): MatmulConfig[] {
   // The workgroup is one subgroup of the largest size: without that size there is no valid workgroup.
-  if (!engine.features.has(SUBGROUP_MATRIX_FEATURE) || engine.info.subgroupMaxSize < 1) return [];
-  const shapes = engine.info.subgroupMatrixConfigs.filter((m: SubgroupMatrixConfig) => m.componentType === dtype && m.resultComponentType === 'f32');
+  if (!ctx.features.has(SUBGROUP_MATRIX_FEATURE) || ctx.subgroupMaxSize < 1) return [];
+  const shapes = ctx.subgroupMatrixConfigs.filter((m: SubgroupMatrixConfig) => m.componentType === dtype && m.resultComponentType === 'f32');
   const out: MatmulConfig[] = [];
   for (const m of shapes) {
     const mma: SgmatShape = { m: m.M, n: m.N, k: m.K, result: 'f32' };
     const bk = Math.max(2 * m.K, 16);
     for (const [tm, tn] of [[2, 2], [2, 4], [4, 2], [4, 4]] as const) {
-      const c: MatmulConfig = { variant: 'sgmat', tm, tn, wgx: engine.info.subgroupMaxSize, wgy: 1, bk, mma };
-      if (sgmatProblem(engine, c, dtype) === null) out.push(c);
+      const c: MatmulConfig = { variant: 'sgmat', tm, tn, wgx: ctx.subgroupMaxSize, wgy: 1, bk, mma };
+      if (sgmatProblem(ctx, c, dtype) === null) out.push(c);
     }
   }
   return out;
-}
-
-/**
- * The adapter's tuned choice for B stored [N, K] (transposeB) or [K, N] at a dtype (f16 tuned apart where the
- * tuner measured it: subgroup matrices may exist for one dtype only); the built-in default otherwise.
- */
-export function defaultMatmulConfig(engine: Engine, transposeB = true, dtype: 'f32' | 'f16' = 'f32'): MatmulConfig {
-  const key = transposeB ? 'matmul:nk' : 'matmul:kn';
-  const tuned = (dtype === 'f16' ? engine.tuning.get<MatmulConfig>(`${key}:f16`) : undefined) ?? engine.tuning.get<MatmulConfig>(key);
-  if (tuned && (tuned.variant === 'sgmat' ? sgmatProblem(engine, tuned, dtype) === null : configFits(engine, tuned))) return tuned;
-  // Big register tiles only where the driver compiles them quickly (lavapipe); other CPU drivers (SwiftShader)
-  // take minutes to compile a tm 8 × tn 16 kernel, so they start from small tiles until tuned.
-  const family = engine.info.family;
-  const shared = family === 'lavapipe' ? (transposeB ? DEFAULT_LAVAPIPE_MATMUL_NK : DEFAULT_LAVAPIPE_MATMUL)
-    : family === 'swiftshader' ? (transposeB ? DEFAULT_SWIFTSHADER_MATMUL_NK : DEFAULT_SWIFTSHADER_MATMUL) : null;
-  if (shared && configFits(engine, shared)) return shared;
-  const d = engine.info.family === 'lavapipe' ? (transposeB ? DEFAULT_CPU_MATMUL_NK : DEFAULT_CPU_MATMUL)
-    : engine.info.isCpu ? SMALL_CPU_MATMUL : DEFAULT_GPU_MATMUL;
-  return configFits(engine, d) ? d : DEFAULT_CPU_MATMUL_NK;
 }
 
 /**
@@ -266,20 +236,21 @@ export interface MatmulArgs {
   residual?: Tensor;
   activation?: Activation;
   geometry: MatmulGeometry;
-  config?: MatmulConfig;
+  /** The variant and tiles (the tuner's or the adapter default's: src/ops/adapter-defaults.ts). */
+  config: MatmulConfig;
 }
 
 function lastIndex(batch: number, stride: number, rows: number, ld: number, cols: number, off = 0): number {
   return off + (batch - 1) * stride + (rows - 1) * ld + cols;
 }
 
-export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
+export function matmulCall(ctx: KernelContext, args: MatmulArgs): KernelCall {
   const { a, b, out, bias, residual, geometry: g } = args;
   const act = args.activation ?? 'none';
   const name = `matmul [${g.batch}×${g.M}×${g.K}]·[${g.K}×${g.N}]${g.transposeB ? ' (Bᵀ)' : ''}`;
   if (a.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
   const dtype = a.dtype as 'f32' | 'f16';
-  const cfg = args.config ?? defaultMatmulConfig(engine, args.geometry.transposeB, dtype);
+  const cfg = args.config;
   for (const [t, n] of [[b, 'b'], [out, 'out'], [bias, 'bias'], [residual, 'residual']] as const) {
     if (t && t.dtype !== a.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, a is ${a.dtype}; all operands must share a dtype`);
   }
@@ -301,12 +272,12 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
   const naive = cfg.variant === 'naive';
   const sgmat = cfg.variant === 'sgmat';
   const regsg = cfg.variant === 'regsg';
-  const io = { TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB, HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: act === 'gelu_tanh' ? 1 : 0 };
+  const io = { TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB, HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: ACTIVATION_CODE[act] };
   let spec: Specialization;
   let tileM: number;
   let tileN: number;
   if (sgmat) {
-    const problem = sgmatProblem(engine, cfg, dtype);
+    const problem = sgmatProblem(ctx, cfg, dtype);
     if (problem) throw new Error(`${name}: subgroup-matrix variant unusable: ${problem}`);
     const s = cfg.mma!;
     spec = {
@@ -330,19 +301,16 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
     tileN = naive ? cfg.wgx : rows ? cfg.wgx : (tiled ? 16 : cfg.wgx) * cfg.tn;
   }
   const workgroups: [number, number, number] = [Math.ceil(g.N / tileN), Math.ceil(g.M / tileM), g.batch];
-  const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
-  if (workgroups.some((w) => w > maxDim)) throw new Error(`${name}: dispatch ${workgroups.join('×')} exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
-  const u = (v: number) => ['u32', v] as const;
-  const uniforms = packUniforms([
-    u(g.M), u(g.N), u(g.K), u(g.batch), u(g.lda), u(g.ldb), u(g.ldc), u(g.ldr),
-    u(g.strideA), u(g.strideB), u(g.strideC), u(g.strideR), u(g.offA), u(0), u(0), u(0),
-  ]);
+  checkDispatch(ctx, name, workgroups);
+  const uniforms = MATMUL_UNIFORMS.pack({
+    M: g.M, N: g.N, K: g.K, batch: g.batch, lda: g.lda, ldb: g.ldb, ldc: g.ldc, ldr: g.ldr,
+    strideA: g.strideA, strideB: g.strideB, strideC: g.strideC, strideR: g.strideR, offA: g.offA,
+  });
   const esize = a.dtype === 'f16' ? 2 : 4;
-  const dummy = engine.dummy(a.dtype);
   return {
     kernel: sgmat ? MATMUL_SGMAT : regsg ? MATMUL_REG_SG : tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
     spec,
-    tensors: [a, b, bias ?? dummy, residual ?? dummy, out],
+    tensors: [a, b, bias ?? null, residual ?? null, out],
     uniforms,
     workgroups,
     flops: 2 * g.batch * g.M * g.N * g.K,
@@ -351,10 +319,6 @@ export function matmulCall(engine: Engine, args: MatmulArgs): KernelCall {
 }
 
 // ------------------------------------------------------------------------------------------ CPU reference
-
-export function geluTanhRef(x: number): number {
-  return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
-}
 
 /** The same math in float64, laid out by the same geometry (output contiguous per `ldc`/`strideC`). */
 export function matmulRef(
@@ -374,7 +338,7 @@ export function matmulRef(
           s += a[aRow + k]! * bv;
         }
         if (opts.bias) s += opts.bias[n]!;
-        if (opts.activation === 'gelu_tanh') s = geluTanhRef(s);
+        if (opts.activation) s = activationRef(opts.activation, s);
         if (opts.residual) s += opts.residual[bi * g.strideR + m * g.ldr + n]!;
         out[bi * g.strideC + m * g.ldc + n] = s;
       }

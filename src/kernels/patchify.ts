@@ -1,10 +1,9 @@
 /** Patch extraction (im2col) for the ViT patch embedding (shaders/patchify.wgsl). */
-import source from '../../shaders/patchify.wgsl';
-import type { Engine } from '../runtime/engine.js';
-import { foldWorkgroups, packUniforms, type KernelCall, type KernelDef } from '../runtime/kernel.js';
-import { formatShape, type Tensor } from '../runtime/tensor.js';
+import text from '../../shaders/patchify.wgsl';
+import { foldWorkgroups, formatShape, shader, uniformSchema, type UniformSchema, type KernelCall, type KernelContext, type KernelDef, type Tensor } from '../runtime/kernel.js';
 
-export const PATCHIFY: KernelDef = { name: 'patchify', source, inputs: 1, outputs: 1 };
+export const PATCHIFY_UNIFORMS = uniformSchema([['n', 'u32'], ['C', 'u32'], ['H', 'u32'], ['W', 'u32'], ['P', 'u32'], ['gw', 'u32'], ['L', 'u32'], ['F', 'u32']]);
+export const PATCHIFY: KernelDef = { name: 'patchify', source: [shader('shaders/patchify.wgsl', text)], inputs: 1, outputs: 1, uniforms: PATCHIFY_UNIFORMS };
 const WG = 256;
 
 export function patchifyShape(pixelShape: readonly number[], patch: number): number[] {
@@ -16,17 +15,16 @@ export function patchifyShape(pixelShape: readonly number[], patch: number): num
   return [B, Math.floor(H / patch) * Math.floor(W / patch), C * patch * patch];
 }
 
-export function patchifyCall(engine: Engine, x: Tensor, out: Tensor, patch: number): KernelCall {
+export function patchifyCall(ctx: KernelContext, x: Tensor, out: Tensor, patch: number): KernelCall {
   const shape = patchifyShape(x.shape, patch);
   const [, C, H, W] = x.shape as [number, number, number, number];
   if (out.size !== shape[0]! * shape[1]! * shape[2]! || out.dtype !== x.dtype) throw new Error(`patchify: out ${formatShape(out.shape)} must be ${formatShape(shape)} ${x.dtype}`);
-  const u = (v: number) => ['u32', v] as const;
   return {
     kernel: PATCHIFY,
     spec: { dtype: x.dtype as 'f32' | 'f16', overrides: { WG } },
     tensors: [x, out],
-    uniforms: packUniforms([u(out.size), u(C), u(H), u(W), u(patch), u(Math.floor(W / patch)), u(shape[1]!), u(shape[2]!)]),
-    workgroups: foldWorkgroups(Math.ceil(out.size / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    uniforms: PATCHIFY_UNIFORMS.pack({ n: out.size, C, H, W, P: patch, gw: Math.floor(W / patch), L: shape[1]!, F: shape[2]! }),
+    workgroups: foldWorkgroups(Math.ceil(out.size / WG), ctx.limits.maxComputeWorkgroupsPerDimension),
     flops: 0,
     bytes: (x.dtype === 'f16' ? 2 : 4) * 2 * x.size,
   };

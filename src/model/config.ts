@@ -3,7 +3,7 @@
  * (save_pretrained writes only fields that differ from them). Anything the engine cannot run is refused here, up
  * front, with the field named.
  */
-import { MAX_HEAD_DIM } from '../kernels/attention.js';
+import { ACTIVATION_NAMES, MAX_HEAD_DIM, parseActivation, type Activation } from '../ops/index.js';
 import { CheckpointError } from './errors.js';
 
 export interface TowerConfig {
@@ -13,7 +13,10 @@ export interface TowerConfig {
   numHeads: number;
   headDim: number;
   layerNormEps: number;
-  hiddenAct: 'gelu_pytorch_tanh';
+  /** `hidden_act` as the config names it (gelu_pytorch_tanh, quick_gelu, …). */
+  hiddenAct: string;
+  /** The activation it names, as the kernels run it (fused into the MLP's first matmul). */
+  activation: Activation;
 }
 
 export interface VisionConfig extends TowerConfig {
@@ -51,8 +54,6 @@ const VISION_DEFAULTS = {
   hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, num_channels: 3,
   image_size: 224, patch_size: 16, hidden_act: 'gelu_pytorch_tanh', layer_norm_eps: 1e-6, vision_use_head: true,
 };
-
-const SUPPORTED_ACTS = ['gelu_pytorch_tanh', 'gelu_new', 'gelu_fast'];
 
 /**
  * Upper bounds on sizes, far above every SigLIP / SigLIP 2 checkpoint (giant-opt: hidden 1536, MLP 6144, 40 layers;
@@ -103,8 +104,9 @@ function tower(obj: Record<string, unknown>, defaults: Record<string, unknown>, 
   const hiddenSize = size(obj, defaults, 'hidden_size', at);
   const numHeads = size(obj, defaults, 'num_attention_heads', at);
   const act = field(obj, defaults, 'hidden_act', at, (v): v is string => typeof v === 'string', 'a string');
-  if (!SUPPORTED_ACTS.includes(act)) {
-    throw configError(at, 'hidden_act', `= "${act}" is not supported: this engine runs the tanh-approximated GELU (${SUPPORTED_ACTS.join(', ')})`);
+  const supported = ACTIVATION_NAMES.filter((n) => n !== 'none');
+  if (act === 'none' || !supported.includes(act)) {
+    throw configError(at, 'hidden_act', `= "${act}" is not supported (this engine runs: ${supported.join(', ')})`);
   }
   if (hiddenSize % numHeads !== 0) throw configError(at, 'hidden_size', `${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
   const headDim = hiddenSize / numHeads;
@@ -117,7 +119,8 @@ function tower(obj: Record<string, unknown>, defaults: Record<string, unknown>, 
     numHeads,
     headDim,
     layerNormEps: field(obj, defaults, 'layer_norm_eps', at, smallPosNum, 'a positive number below 1'),
-    hiddenAct: 'gelu_pytorch_tanh',
+    hiddenAct: act,
+    activation: parseActivation(act),
   };
 }
 

@@ -3,7 +3,7 @@
  * texts, classify zero-shot, or run the raw forward pass with every output HF's SiglipModel gives. Calls on one
  * model are queued, so concurrent callers never interleave on the device; dispose() frees every GPU buffer.
  */
-import { createEngine, type Engine, type EngineOptions } from '../runtime/engine.js';
+import { createEngine, tuneEngine, tuningDisabledByEnv, weightLayoutFor, type Engine, type EngineOptions } from '../ops/index.js';
 import type { DType } from '../runtime/dtype.js';
 import type { Profile } from '../runtime/executor.js';
 import { parseSiglipConfig, type SiglipConfig } from './config.js';
@@ -12,12 +12,12 @@ import { SiglipImageProcessor, type ImageInput } from './image/index.js';
 import { assertFinite, CheckpointError, InputError } from './errors.js';
 import { checkConfigAgainstCheckpoint } from './config-check.js';
 import { l2Normalize, sigmoid, siglipLogits } from './logits.js';
+import { tuningShapes } from './siglip-graphs.js';
 import { SiglipRunner, type RunOptions, type TensorData } from './siglip-runner.js';
 import { siglipWeightPlan, SiglipWeights, type Tower, type WeightLayout } from './siglip-weights.js';
 import { BlobSource, CompositeSource, readJson, UrlSource, type FileSource } from './source.js';
 import { SiglipTokenizer } from './tokenizer/index.js';
 import { loadWeights, readCheckpointIndex, readSmallTensor, type LoadProgress } from './weights.js';
-import { tuneEngine, tuningDisabledByEnv } from '../runtime/tuner.js';
 
 export const DEFAULT_MODEL = 'google/siglip-large-patch16-384';
 
@@ -43,10 +43,11 @@ export interface LoadOptions extends EngineOptions, Omit<HubOptions, 'onProgress
   batch?: number;
   onProgress?: (p: LoadProgress) => void;
   /**
-   * Per-adapter kernel tuning: true (default) applies this adapter's cached choices, running the short search once
-   * when there are none — on GPUs; CPU adapters (lavapipe, SwiftShader) would spend minutes compiling candidates,
-   * so there it runs only when asked ('force', or `siglip-webgpu bench --tune`) and otherwise uses defaults
-   * measured on them. 'force' searches again; false keeps each kernel's built-in default.
+   * Per-adapter kernel tuning at this model's own shapes (its MLP, its attention's token count and head dim, its
+   * LayerNorm width): true (default) applies this adapter's cached choices, searching the shape classes not yet
+   * cached — on GPUs; CPU adapters (lavapipe, SwiftShader) would spend minutes compiling candidates, so there the
+   * search runs only when asked ('force', or `siglip-webgpu bench --tune`) and the adapter defaults are used
+   * otherwise. 'force' searches again; false keeps the adapter defaults.
    */
   tune?: boolean | 'force';
   /** Layout of linear weights on the device; default: the tuner's choice for this adapter ('nk' untuned). */
@@ -144,14 +145,14 @@ export class SiglipModel {
     const engine = opts.engine ?? (await createEngine(opts));
     try {
       if (dtype === 'f16' && !engine.hasF16) throw new Error(`dtype f16 needs the shader-f16 feature, which ${engine.info.name} lacks; use dtype f32`);
-      if (opts.tune === 'force') await tuneEngine(engine, { force: true });
-      else if (opts.tune !== false && !tuningDisabledByEnv()) await tuneEngine(engine, { searchIfMissing: !engine.info.isCpu });
+      const shapes = tuningShapes(config, towers);
+      if (opts.tune === 'force') await tuneEngine(engine, shapes, { force: true, searchIfMissing: true });
+      else if (opts.tune !== false && !tuningDisabledByEnv()) await tuneEngine(engine, shapes);
       const scale = await readSmallTensor(source, entries, 'logit_scale', [1]);
       const bias = await readSmallTensor(source, entries, 'logit_bias', [1]);
-      // Untuned: CPU adapters read [K, N] weights twice as fast (measured on lavapipe); GPUs keep HF's layout.
-      // Untuned: [in, out] on the CPU drivers whose kernels were measured faster with it (lavapipe, SwiftShader).
-      const cpuKn = engine.info.family === 'lavapipe' || engine.info.family === 'swiftshader';
-      const layout = opts.weightLayout ?? engine.tuning.get<WeightLayout>('weightLayout') ?? (cpuKn ? 'kn' : 'nk');
+      // Tuned at this model's MLP shape, else the adapter default ([in, out] on lavapipe and SwiftShader, whose
+      // kernels read it about twice as fast; HF's [out, in] on GPUs).
+      const layout = opts.weightLayout ?? weightLayoutFor(engine, shapes.matmul?.[0]);
       if (layout !== 'nk' && layout !== 'kn') throw new Error(`weightLayout must be 'nk' or 'kn', got ${JSON.stringify(layout)}`);
       const tensors = await loadWeights(engine, source, entries, siglipWeightPlan(config, towers, layout), { dtype, onProgress: opts.onProgress });
       const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!, layout);

@@ -3,10 +3,10 @@
  * compiled on first use and kept, so a second forward pass at a shape creates nothing on the device. Inputs of any
  * batch size are split into passes that fit the device's limits.
  */
+import { checkTokenIds } from '../ops/index.js';
 import type { DType } from '../runtime/dtype.js';
 import type { Engine } from '../runtime/engine.js';
 import { GraphPlan, type Profile } from '../runtime/executor.js';
-import { checkTokenIds } from '../kernels/embedding.js';
 import type { SiglipConfig } from './config.js';
 import { InputError } from './errors.js';
 import { buildTextGraph, buildVisionGraph } from './siglip-graphs.js';
@@ -87,7 +87,7 @@ export class SiglipRunner {
     return this.inPasses(N, step, async (start, B) => {
       const plan = await this.plan('vision', B, 0, !!opts.hiddenStates);
       const input = { pixel_values: pixels.subarray(start * per, (start + B) * per) };
-      return this.execute(plan, input, opts);
+      return { plan, outputs: await this.execute(plan, input, opts) };
     });
   }
 
@@ -105,7 +105,7 @@ export class SiglipRunner {
     const step = this.maxBatch('text', L);
     return this.inPasses(T, step, async (start, B) => {
       const plan = await this.plan('text', B, L, !!opts.hiddenStates);
-      return this.execute(plan, { input_ids: ids.subarray(start * L, (start + B) * L) }, opts);
+      return { plan, outputs: await this.execute(plan, { input_ids: ids.subarray(start * L, (start + B) * L) }, opts) };
     });
   }
 
@@ -116,39 +116,30 @@ export class SiglipRunner {
     return outputs;
   }
 
-  /** Runs `fn` over [0, N) in steps, concatenating outputs along the batch dimension. */
-  private async inPasses(N: number, step: number, fn: (start: number, B: number) => Promise<Record<string, Float32Array | Int32Array>>): Promise<Map<string, TensorData>> {
+  /**
+   * Runs `fn` over [0, N) in steps, concatenating outputs along the batch dimension; each output's shape is its
+   * graph value's, batch first, with the batch made N.
+   */
+  private async inPasses(
+    N: number,
+    step: number,
+    fn: (start: number, B: number) => Promise<{ plan: GraphPlan; outputs: Record<string, Float32Array | Int32Array> }>,
+  ): Promise<Map<string, TensorData>> {
     if (!(Number.isInteger(N) && N >= 1)) throw new InputError(`batch size must be a positive integer, got ${N}`);
-    const parts: Record<string, Float32Array | Int32Array>[] = [];
-    const sizes: number[] = [];
-    for (let s = 0; s < N; s += step) {
-      const B = Math.min(step, N - s);
-      parts.push(await fn(s, B));
-      sizes.push(B);
-    }
+    const parts: Array<{ plan: GraphPlan; outputs: Record<string, Float32Array | Int32Array> }> = [];
+    for (let s = 0; s < N; s += step) parts.push(await fn(s, Math.min(step, N - s)));
     const out = new Map<string, TensorData>();
-    for (const name of Object.keys(parts[0]!)) {
-      const chunks = parts.map((p) => p[name]!);
-      const total = chunks.reduce((s, c) => s + c.length, 0);
-      const data = new Float32Array(total);
+    for (const name of Object.keys(parts[0]!.outputs)) {
+      const chunks = parts.map((p) => p.outputs[name]!);
+      const data = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
       let o = 0;
       for (const c of chunks) {
         data.set(c, o);
         o += c.length;
       }
-      const perItem = chunks[0]!.length / sizes[0]!;
-      out.set(name, { data, shape: [N, ...this.itemShape(name, perItem)] });
+      out.set(name, { data, shape: [N, ...parts[0]!.plan.outputShape(name).slice(1)] });
     }
     return out;
-  }
-
-  private itemShape(name: string, perItem: number): number[] {
-    const v = this.config.vision;
-    const t = this.config.text;
-    if (name.startsWith('vision.') && name !== 'vision.pooler_output') return [v.numPatches, v.hiddenSize];
-    if (name === 'vision.pooler_output') return [v.hiddenSize];
-    if (name === 'text.pooler_output') return [t.projectionSize];
-    return [perItem / t.hiddenSize, t.hiddenSize];
   }
 
   dispose(): void {

@@ -4,14 +4,15 @@
  * `in_proj_weight` split into its query part and a fused key/value part, the patch convolution's weight
  * [D, C, P, P] read as the [D, C·P·P] matrix that multiplies im2col patches.
  */
+import type { LinearWeights, WeightLayout } from '../ops/index.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { SiglipConfig, TowerConfig } from './config.js';
+import type { EncoderLayerWeights, NormWeights } from './encoder.js';
 import type { WeightItem } from './weights.js';
 
 export type Tower = 'vision' | 'text';
 
-/** How linear weights sit on the device: 'nk' as HF stores them ([out, in]), 'kn' transposed ([in, out]). */
-export type WeightLayout = 'nk' | 'kn';
+export type { WeightLayout } from '../ops/index.js';
 
 function linear(items: WeightItem[], key: string, src: string, out: number, inp: number): void {
   items.push({ key: `${key}.weight`, shape: [out, inp], parts: [{ src: `${src}.weight`, srcShape: [out, inp], dstRow: 0 }], transpose: true });
@@ -106,6 +107,24 @@ export class SiglipWeights {
     const t = this.tensors.get(key);
     if (!t) throw new Error(`weight ${key} was not loaded (was its tower left out?)`);
     return t;
+  }
+
+  /** A linear layer `${key}.weight` / `${key}.bias`, with the layout its weight was stored in. */
+  linear(key: string): LinearWeights {
+    return { weight: this.get(`${key}.weight`), bias: this.get(`${key}.bias`), layout: this.layout };
+  }
+
+  norm(key: string): NormWeights {
+    return { weight: this.get(`${key}.weight`), bias: this.get(`${key}.bias`) };
+  }
+
+  /** Encoder layer i of a tower, as the model-agnostic encoder takes it. */
+  encoderLayer(tower: Tower, i: number): EncoderLayerWeights {
+    const k = `${tower}.layers.${i}`;
+    return {
+      ln1: this.norm(`${k}.ln1`), qkv: this.linear(`${k}.qkv`), out: this.linear(`${k}.out`),
+      ln2: this.norm(`${k}.ln2`), fc1: this.linear(`${k}.fc1`), fc2: this.linear(`${k}.fc2`),
+    };
   }
 
   get bytes(): number {

@@ -92,7 +92,10 @@ function checkPlan(source: FileSource, entries: Map<string, StEntry>, plan: Weig
   for (const item of plan) {
     for (const part of item.parts) {
       const e = entries.get(part.src);
-      if (!e) throw new CheckpointError(`${source.description}: tensor ${part.src} is missing from the checkpoint`, { file: weightsFile(source, entries), tensor: part.src });
+      if (!e) {
+        const file = weightsFile(source, entries);
+        throw new CheckpointError(`${file}: tensor ${part.src} is missing from the checkpoint`, { file, tensor: part.src });
+      }
       const where = `${source.locate(e.file)}: tensor ${part.src}`;
       if (!SUPPORTED_SRC.has(e.dtype)) throw new CheckpointError(`${where} is ${e.dtype}; supported: F32, F16, BF16`, { file: source.locate(e.file), tensor: part.src });
       if (e.shape.join(',') !== part.srcShape.join(',')) {
@@ -105,7 +108,10 @@ function checkPlan(source: FileSource, entries: Map<string, StEntry>, plan: Weig
 /** Reads a tiny tensor (e.g. logit_scale) as numbers. */
 export async function readSmallTensor(source: FileSource, entries: Map<string, StEntry>, name: string, shape: number[]): Promise<Float32Array> {
   const e = entries.get(name);
-  if (!e) throw new CheckpointError(`${source.description}: tensor ${name} is missing from the checkpoint`, { file: weightsFile(source, entries), tensor: name });
+  if (!e) {
+    const file = weightsFile(source, entries);
+    throw new CheckpointError(`${file}: tensor ${name} is missing from the checkpoint`, { file, tensor: name });
+  }
   if (!SUPPORTED_SRC.has(e.dtype)) throw new CheckpointError(`${source.locate(e.file)}: tensor ${name} is ${e.dtype}; supported: F32, F16, BF16`, { file: source.locate(e.file), tensor: name });
   if (numel(e.shape) !== numel(shape)) throw new CheckpointError(`${source.locate(e.file)}: tensor ${name} has shape [${e.shape}], expected [${shape}]`, { file: source.locate(e.file), tensor: name });
   const bytes = await source.read(e.file, e.begin, e.end);

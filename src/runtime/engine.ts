@@ -1,15 +1,15 @@
 /**
- * The engine: one device, the buffers it allocated, a pipeline cache, eager ops. Everything GPU-side takes an engine
- * explicitly (no hidden global device). Errors the device reports asynchronously (validation, out-of-memory, loss)
- * are kept and rethrown by the next call, with the adapter's message.
+ * The engine: one device, the buffers it allocated, a pipeline cache, bind groups. Everything GPU-side takes an
+ * engine explicitly (no hidden global device). Errors the device reports asynchronously (validation, out-of-memory,
+ * loss) are kept and rethrown by the next call, with the adapter's message. It knows no kernel: kernels see the
+ * adapter through `context` (a KernelContext), and eager ops are added above the kernels (src/ops/engine.ts).
  */
 import { acquireDevice, type AcquiredDevice, type AdapterDescription, type DeviceOptions } from './device.js';
 import { DTYPE_BYTES, fromF16Array, toF16Array, type DType } from './dtype.js';
 import { BufferUsage, MapMode, ShaderStage } from './gpu-constants.js';
-import { pipelineKey, type KernelCall, type KernelDef, type Specialization } from './kernel.js';
+import { pipelineKey, type KernelCall, type KernelContext, type KernelDef, type Specialization } from './kernel.js';
 import { checkShape, formatShape, shapeSize, Tensor, type TensorHost } from './tensor.js';
-import { preprocessWgsl } from './wgsl-preprocess.js';
-import { EagerOps } from './ops.js';
+import { preprocessShader } from './wgsl-preprocess.js';
 import { Tuning } from './tuning.js';
 
 export interface EngineOptions extends DeviceOptions {
@@ -42,8 +42,9 @@ export class Engine implements TensorHost {
   readonly info: AdapterDescription;
   readonly features: ReadonlySet<string>;
   readonly limits: GPUSupportedLimits;
-  readonly ops: EagerOps;
-  /** Kernel variants chosen for this adapter (defaults until the tuner or its cache fills it). */
+  /** What kernels may know about this adapter (src/runtime/kernel.ts). */
+  readonly context: KernelContext;
+  /** Kernel variants chosen for this adapter, by the tuner (src/ops/tuner.ts) or its cache; empty until then. */
   readonly tuning = new Tuning();
   readonly stats: EngineStats = { buffersCreated: 0, pipelinesCreated: 0, bindGroupsCreated: 0, liveBuffers: 0, liveBytes: 0, peakLiveBytes: 0 };
 
@@ -52,7 +53,8 @@ export class Engine implements TensorHost {
   private readonly live = new Map<GPUBuffer, number>();
   private readonly pipelines = new Map<string, CachedPipeline>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
-  private readonly dummies = new Map<DType, Tensor>();
+  /** Bound where a call leaves an optional input out (null in KernelCall.tensors); never read. */
+  private dummy: GPUBuffer | null = null;
   private pendingError: Error | null = null;
   /** Error-scope results of pipelines compiled synchronously; awaited before errors are reported. */
   private readonly compiling = new Set<Promise<void>>();
@@ -70,7 +72,22 @@ export class Engine implements TensorHost {
     this.info = acquired.info;
     this.features = acquired.features;
     this.limits = acquired.limits;
-    this.ops = new EagerOps(this);
+    const l = this.limits;
+    this.context = Object.freeze({
+      adapterName: this.info.name,
+      // A plain copy of the limits kernels size things by (Dawn's object keeps them in getters).
+      limits: Object.freeze({
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      }),
+      features: this.features,
+      subgroupSize: this.fixedSubgroupSize,
+      subgroupMaxSize: this.info.subgroupMaxSize,
+      subgroupMatrixConfigs: this.info.subgroupMatrixConfigs,
+    });
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.pendingError ??= new Error(`WebGPU error on ${this.info.name}: ${ev.error.message}`);
     };
@@ -191,16 +208,6 @@ export class Engine implements TensorHost {
     return t;
   }
 
-  /** A tiny tensor bound where a kernel's optional input (bias, residual) is absent; never read. */
-  dummy(dtype: DType): Tensor {
-    let t = this.dummies.get(dtype);
-    if (!t) {
-      t = this.empty([4], dtype);
-      this.dummies.set(dtype, t);
-    }
-    return t;
-  }
-
   /** Fills a tensor with one float value (or NaN): used to poison outputs in tests. */
   fill(t: Tensor, value: number): void {
     const n = t.size;
@@ -274,7 +281,8 @@ export class Engine implements TensorHost {
     if (hit) return hit;
     this.check();
     if (spec.dtype === 'f16' && !this.hasF16) throw new Error(`${kernel.name}: f16 needs shader-f16, which ${this.info.name} lacks`);
-    const code = preprocessWgsl(kernel.source, spec, kernel.name);
+    const shader = preprocessShader(kernel.source, spec, { structs: [kernel.uniforms.wgsl()] });
+    const code = shader.code;
     const layout = this.bindGroupLayout(kernel.inputs, kernel.outputs);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: kernel.name });
@@ -286,7 +294,8 @@ export class Engine implements TensorHost {
     const done = this.device.popErrorScope().then(async (err) => {
       if (!err) return;
       const info = await module.getCompilationInfo().catch(() => null);
-      const msgs = info?.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n') ?? '';
+      // Line numbers of the joined, preprocessed text, mapped back to the shader file and line they came from.
+      const msgs = info?.messages.map((m) => `  ${m.type} at ${shader.locate(m.lineNum)}:${m.linePos}: ${m.message}`).join('\n') ?? '';
       // The root cause: it replaces the "invalid pipeline" errors that its uses report.
       this.pendingError = new Error(`kernel ${key} failed to compile on ${this.info.name}: ${err.message}${msgs ? '\n' + msgs : ''}`);
     });
@@ -304,46 +313,21 @@ export class Engine implements TensorHost {
     if (call.tensors.length !== expected) {
       throw new Error(`${call.kernel.name}: ${call.tensors.length} tensors bound, the kernel takes ${expected}`);
     }
+    if (call.uniforms.byteLength !== call.kernel.uniforms.byteLength) {
+      throw new Error(`${call.kernel.name}: ${call.uniforms.byteLength} bytes of uniforms, its ${call.kernel.uniforms.name} struct has ${call.kernel.uniforms.byteLength}`);
+    }
     const entries: GPUBindGroupEntry[] = call.tensors.map((t, i) => {
+      if (!t) {
+        if (i >= call.kernel.inputs) throw new Error(`${call.kernel.name}: output ${i - call.kernel.inputs} is missing`);
+        this.dummy ??= this.createBuffer(16, BufferUsage.STORAGE, 'unused optional input');
+        return { binding: i, resource: { buffer: this.dummy } };
+      }
       if (t.isDisposed && t.ownsBuffer) throw new Error(`${call.kernel.name}: argument ${i} ${t} was disposed`);
       return { binding: i, resource: { buffer: t.buffer, offset: t.offset, size: t.bindingSize } };
     });
     entries.push({ binding: expected, resource: uniform });
     this.stats.bindGroupsCreated++;
     return this.device.createBindGroup({ layout, entries, label: call.kernel.name });
-  }
-
-  /** Encodes calls into one compute pass and submits them (the eager path: uniforms in a fresh buffer). */
-  submit(calls: KernelCall[]): void {
-    this.check();
-    if (calls.length === 0) return;
-    const stride = this.limits.minUniformBufferOffsetAlignment;
-    const ubytes = calls.reduce((s, c) => s + Math.ceil(c.uniforms.byteLength / stride) * stride, 0);
-    const ubuf = this.createBuffer(ubytes, BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'eager uniforms', true);
-    const range = new Uint8Array(ubuf.getMappedRange());
-    let off = 0;
-    const regions: GPUBufferBinding[] = [];
-    for (const c of calls) {
-      range.set(new Uint8Array(c.uniforms), off);
-      regions.push({ buffer: ubuf, offset: off, size: c.uniforms.byteLength });
-      off += Math.ceil(c.uniforms.byteLength / stride) * stride;
-    }
-    ubuf.unmap();
-    try {
-      const enc = this.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      calls.forEach((c, i) => {
-        const { pipeline, layout } = this.pipeline(c.kernel, c.spec);
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, this.bindGroup(c, layout, regions[i]!));
-        pass.dispatchWorkgroups(...c.workgroups);
-      });
-      pass.end();
-      this.device.queue.submit([enc.finish()]);
-    } finally {
-      // Destroying after submit is allowed: the queue keeps it alive until the work is done.
-      this.releaseBuffer(ubuf);
-    }
   }
 
   // ---------------------------------------------------------------- lifetime
@@ -354,7 +338,7 @@ export class Engine implements TensorHost {
     this.disposed = true;
     for (const b of this.live.keys()) b.destroy();
     this.live.clear();
-    this.dummies.clear();
+    this.dummy = null;
     this.stats.liveBuffers = 0;
     this.stats.liveBytes = 0;
     this.pipelines.clear();
@@ -369,6 +353,7 @@ export class Engine implements TensorHost {
   }
 }
 
-export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+/** A runtime engine on a new (or the given) device. Applications use createEngine (src/ops/engine.ts), which adds eager ops. */
+export async function createRuntimeEngine(opts: EngineOptions = {}): Promise<Engine> {
   return new Engine(opts.acquired ?? (await acquireDevice(opts)), { poison: opts.poison });
 }

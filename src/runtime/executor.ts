@@ -4,10 +4,11 @@
  * command buffer. A second run creates no buffer, no pipeline and no bind group: only the command encoder.
  * Profiling runs time each node (GPU timestamps where the adapter has them, wall time per node otherwise).
  */
+import { encodeDispatches, PreparedCalls } from './dispatch.js';
 import { DTYPE_BYTES, fromF16Array, toF16Array, type DType } from './dtype.js';
 import type { Engine } from './engine.js';
 import { BufferUsage } from './gpu-constants.js';
-import type { Graph, GraphNode } from './graph.js';
+import type { Graph } from './graph.js';
 import type { KernelCall } from './kernel.js';
 import { planMemory, rootOf, type MemoryPlan } from './planner.js';
 import { GpuTimer } from './profiler.js';
@@ -30,19 +31,12 @@ export interface Profile {
   byOp: Record<string, { ms: number; count: number; flops: number; share: number }>;
 }
 
-interface CompiledNode {
-  node: GraphNode;
-  call: KernelCall;
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-}
-
 export class GraphPlan {
   readonly memory: MemoryPlan;
   /** One buffer per memory slot. */
   private readonly slots: GPUBuffer[];
-  private readonly uniformBuf: GPUBuffer;
-  private readonly nodes: CompiledNode[] = [];
+  /** The nodes' calls, with their pipelines, bind groups and uniforms (made once, in build()). */
+  private prepared: PreparedCalls | null = null;
   private readonly inputs = new Map<string, Tensor>();
   private readonly outputs = new Map<string, { tensor: Tensor; staging: GPUBuffer }>();
   private busy = false;
@@ -63,8 +57,6 @@ export class GraphPlan {
       for (const b of this.slots) engine.releaseBuffer(b);
       throw e;
     }
-    const stride = engine.limits.minUniformBufferOffsetAlignment;
-    this.uniformBuf = engine.createBuffer(Math.max(1, graph.nodes.length) * stride, BufferUsage.UNIFORM | BufferUsage.COPY_DST, `${graph.name} uniforms`);
   }
 
   /** Plans memory, creates pipelines and bind groups, and waits until the device has accepted them all. */
@@ -92,7 +84,6 @@ export class GraphPlan {
 
   private build(): void {
     const { engine, graph } = this;
-    const stride = engine.limits.minUniformBufferOffsetAlignment;
     for (const v of graph.values) if (v.kind === 'input') this.inputs.set(v.name, this.tensorFor(v.id));
     if (engine.poison) {
       // Debug: NaN everywhere, so a value read before it is written shows up.
@@ -102,18 +93,14 @@ export class GraphPlan {
         for (let o = 0; o < size; o += nan.byteLength) engine.device.queue.writeBuffer(buf, o, nan.buffer, 0, Math.min(nan.byteLength, size - o));
       });
     }
-    graph.nodes.forEach((node, i) => {
-      let call: KernelCall;
+    const calls: KernelCall[] = graph.nodes.map((node) => {
       try {
-        call = node.makeCall(engine, node.inputs.map((id) => this.tensorFor(id)), node.outputs.map((id) => this.tensorFor(id)));
+        return node.makeCall(engine, node.inputs.map((id) => this.tensorFor(id)), node.outputs.map((id) => this.tensorFor(id)));
       } catch (e) {
         throw new Error(`graph ${graph.name}, node ${node.name}: ${(e as Error).message}`);
       }
-      engine.device.queue.writeBuffer(this.uniformBuf, i * stride, call.uniforms);
-      const { pipeline, layout } = engine.pipeline(call.kernel, call.spec);
-      const bindGroup = engine.bindGroup(call, layout, { buffer: this.uniformBuf, offset: i * stride, size: call.uniforms.byteLength });
-      this.nodes.push({ node, call, pipeline, bindGroup });
     });
+    this.prepared = new PreparedCalls(engine, calls, graph.name);
     for (const [name, id] of graph.outputs) {
       const tensor = this.tensorFor(id);
       const staging = engine.createBuffer(tensor.bindingSize, BufferUsage.MAP_READ | BufferUsage.COPY_DST, `${graph.name} output ${name}`);
@@ -130,6 +117,13 @@ export class GraphPlan {
     return [...this.inputs.keys()];
   }
 
+  /** The shape of a named output, as the graph's value has it (batch first). */
+  outputShape(name: string): readonly number[] {
+    const id = this.graph.outputs.get(name);
+    if (id === undefined) throw new Error(`graph ${this.graph.name} has no output ${name}`);
+    return this.graph.values[id]!.shape;
+  }
+
   private writeInputs(data: Record<string, HostArray>): void {
     for (const [name, t] of this.inputs) {
       const d = data[name];
@@ -141,24 +135,9 @@ export class GraphPlan {
     }
   }
 
-  private encode(enc: GPUCommandEncoder, timer?: GpuTimer): void {
-    if (timer) {
-      this.nodes.forEach((n, i) => {
-        const pass = enc.beginComputePass({ timestampWrites: timer.passWrites(i) });
-        pass.setPipeline(n.pipeline);
-        pass.setBindGroup(0, n.bindGroup);
-        pass.dispatchWorkgroups(...n.call.workgroups);
-        pass.end();
-      });
-      return;
-    }
-    const pass = enc.beginComputePass({ label: this.graph.name });
-    for (const n of this.nodes) {
-      pass.setPipeline(n.pipeline);
-      pass.setBindGroup(0, n.bindGroup);
-      pass.dispatchWorkgroups(...n.call.workgroups);
-    }
-    pass.end();
+  private get calls(): PreparedCalls {
+    if (!this.prepared) throw new Error(`graph ${this.graph.name}: the plan was not built`);
+    return this.prepared;
   }
 
   private async readOutputs(): Promise<Record<string, Float32Array | Int32Array>> {
@@ -185,7 +164,7 @@ export class GraphPlan {
     try {
       this.writeInputs(inputs);
       const enc = this.engine.device.createCommandEncoder({ label: this.graph.name });
-      this.encode(enc);
+      encodeDispatches(enc, this.calls.dispatches, { label: this.graph.name });
       for (const { tensor, staging } of this.outputs.values()) enc.copyBufferToBuffer(tensor.buffer, tensor.offset, staging, 0, tensor.bindingSize);
       this.engine.device.queue.submit([enc.finish()]);
       return await this.readOutputs();
@@ -201,13 +180,14 @@ export class GraphPlan {
     let clock: Profile['clock'] = 'wall';
     try {
       this.writeInputs(inputs);
-      const n = this.nodes.length;
+      const { dispatches } = this.calls;
+      const n = dispatches.length;
       if (this.engine.hasTimestamps && n <= 2048) {
         clock = 'timestamp';
         const timer = new GpuTimer(this.engine, n);
         try {
           const enc = this.engine.device.createCommandEncoder();
-          this.encode(enc, timer);
+          encodeDispatches(enc, dispatches, { timer, perDispatch: true });
           timer.resolve(enc);
           this.engine.device.queue.submit([enc.finish()]);
           times.push(...(await timer.read()));
@@ -215,13 +195,9 @@ export class GraphPlan {
           timer.dispose();
         }
       } else {
-        for (const node of this.nodes) {
+        for (const d of dispatches) {
           const enc = this.engine.device.createCommandEncoder();
-          const pass = enc.beginComputePass();
-          pass.setPipeline(node.pipeline);
-          pass.setBindGroup(0, node.bindGroup);
-          pass.dispatchWorkgroups(...node.call.workgroups);
-          pass.end();
+          encodeDispatches(enc, [d]);
           const t0 = performance.now();
           this.engine.device.queue.submit([enc.finish()]);
           await this.engine.device.queue.onSubmittedWorkDone();
@@ -232,7 +208,7 @@ export class GraphPlan {
       for (const { tensor, staging } of this.outputs.values()) enc.copyBufferToBuffer(tensor.buffer, tensor.offset, staging, 0, tensor.bindingSize);
       this.engine.device.queue.submit([enc.finish()]);
       const outputs = await this.readOutputs();
-      return { profile: summarize(this.nodes, times, clock), outputs };
+      return { profile: summarize(this.graph, this.calls.calls, times, clock), outputs };
     } finally {
       this.busy = false;
     }
@@ -240,29 +216,30 @@ export class GraphPlan {
 
   /** Useful work of one run, for GFLOP/s figures. */
   get flops(): number {
-    return this.nodes.reduce((s, n) => s + n.call.flops, 0);
+    return this.calls.flops;
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const b of this.slots) this.engine.releaseBuffer(b);
-    this.engine.releaseBuffer(this.uniformBuf);
+    this.prepared?.dispose();
     for (const { staging } of this.outputs.values()) this.engine.releaseBuffer(staging);
     this.outputs.clear();
   }
 }
 
-function summarize(nodes: CompiledNode[], times: number[], clock: Profile['clock']): Profile {
+function summarize(graph: Graph, calls: readonly KernelCall[], times: number[], clock: Profile['clock']): Profile {
   const total = times.reduce((s, t) => s + t, 0);
   const byOp: Profile['byOp'] = {};
-  const list: NodeTiming[] = nodes.map((n, i) => {
+  const list: NodeTiming[] = graph.nodes.map((node, i) => {
     const ms = times[i] ?? 0;
-    const e = (byOp[n.node.op] ??= { ms: 0, count: 0, flops: 0, share: 0 });
+    const call = calls[i]!;
+    const e = (byOp[node.op] ??= { ms: 0, count: 0, flops: 0, share: 0 });
     e.ms += ms;
     e.count++;
-    e.flops += n.call.flops;
-    return { name: n.node.name, op: n.node.op, ms, flops: n.call.flops, bytes: n.call.bytes };
+    e.flops += call.flops;
+    return { name: node.name, op: node.op, ms, flops: call.flops, bytes: call.bytes };
   });
   for (const e of Object.values(byOp)) e.share = total > 0 ? e.ms / total : 0;
   return { clock, total_ms: total, nodes: list, byOp };

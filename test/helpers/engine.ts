@@ -1,6 +1,6 @@
 /** One engine per test file (a device per file keeps files independent; lavapipe devices are cheap to make). */
 import { afterAll } from 'vitest';
-import { createEngine, type Engine, type EngineOptions } from '../../src/runtime/engine.js';
+import { createEngine, type Engine, type EngineOptions } from '../../src/ops/index.js';
 
 /** Engines for tests run in poison mode: every output starts as NaN, so unwritten elements fail. */
 export async function testEngine(opts: EngineOptions = {}): Promise<Engine> {

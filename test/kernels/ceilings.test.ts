@@ -1,6 +1,7 @@
 /** The roofline probes compute what they claim (so their FLOP counts are real work), checked in float64. */
 import { describe, expect, test } from 'vitest';
 import { copyCall, fmaCall } from '../../src/kernels/ceilings.js';
+import { submitCalls } from '../../src/ops/index.js';
 import { expectClose, TOL } from '../helpers/compare.js';
 import { testEngine } from '../helpers/engine.js';
 import { makeRng, randn, testSeed } from '../helpers/random.js';
@@ -25,9 +26,9 @@ describe('ceiling probes', () => {
   for (const [invocations, iters, unroll] of [[1, 1, 1], [7, 3, 1], [300, 5, 4], [65, 2, 8]] as const) {
     test(`fma: ${invocations} invocations × ${iters} iterations × ${unroll} rounds`, async () => {
       const dst = engine.empty([invocations * 4]);
-      const call = fmaCall(engine, engine.empty([4]), dst, invocations, iters, unroll);
+      const call = fmaCall(engine.context, engine.empty([4]), dst, invocations, iters, unroll);
       expect(call.flops).toBe(invocations * iters * unroll * 8 * 4 * 2);
-      engine.submit([call]);
+      submitCalls(engine, [call]);
       expectClose(await dst.read(), fmaRef(invocations, iters * unroll), TOL.kernelF32, 'fma probe');
     });
   }
@@ -37,9 +38,9 @@ describe('ceiling probes', () => {
       const data = randn(rng, n);
       const src = engine.tensor(data, [n]);
       const dst = engine.empty([n]);
-      const call = copyCall(engine, src, dst);
+      const call = copyCall(engine.context, src, dst);
       expect(call.bytes).toBe(2 * n * 4);
-      engine.submit([call]);
+      submitCalls(engine, [call]);
       expect(Array.from(await dst.read())).toEqual(Array.from(Float32Array.from(data)));
     }
   });

@@ -11,23 +11,33 @@ const rng = makeRng(testSeed('elementwise'));
 
 describe('elementwise ops vs float64 reference', () => {
   for (const n of [1, 7, 63, 65, 577, 4096, 577 * 1024 + 3]) {
-    test(`gelu, add, mul, scale on ${n} elements`, async () => {
+    test(`gelu, quick_gelu, add, mul, scale on ${n} elements`, async () => {
       const xd = randn(rng, n, 3);
       const x = engine.tensor(xd, [n]);
       const y = engine.tensor(randn(rng, n), [n]);
       const seen = await x.read();
       const yd = await y.read();
-      expectClose(await engine.ops.gelu(x).read(), elementwiseRef('gelu', seen), TOL.kernelF32, `gelu ${n}`);
+      expectClose(await engine.ops.gelu(x).read(), elementwiseRef('activate', seen, { activation: 'gelu_tanh' }), TOL.kernelF32, `gelu ${n}`);
+      expectClose(await engine.ops.quickGelu(x).read(), elementwiseRef('activate', seen, { activation: 'quick_gelu' }), TOL.kernelF32, `quick_gelu ${n}`);
       expectClose(await engine.ops.add(x, y).read(), elementwiseRef('add', seen, { y: yd }), TOL.kernelF32, `add ${n}`);
       expectClose(await engine.ops.mul(x, y).read(), elementwiseRef('mul', seen, { y: yd }), TOL.kernelF32, `mul ${n}`);
       expectClose(await engine.ops.scale(x, -0.125, 2).read(), elementwiseRef('scale', seen, { alpha: -0.125, beta: 2 }), TOL.kernelF32, `scale ${n}`);
     });
   }
 
-  test('gelu is finite and exact at extremes (no inf/inf)', async () => {
+  test('gelu and quick_gelu are finite and exact at extremes (no inf/inf)', async () => {
     const xs = new Float32Array([-1e30, -1000, -60, -10, -1e-20, 0, 1e-20, 10, 60, 1000, 1e30]);
-    const out = await engine.ops.gelu(engine.tensor(xs, [xs.length])).read();
-    expectClose(out, elementwiseRef('gelu', xs), 1e-7, 'gelu extremes');
+    for (const activation of ['gelu_tanh', 'quick_gelu'] as const) {
+      const out = await engine.ops.activation(engine.tensor(xs, [xs.length]), activation).read();
+      expectClose(out, elementwiseRef('activate', xs, { activation }), 1e-7, `${activation} extremes`);
+    }
+  });
+
+  test('activations by their Hugging Face names; an unknown one is refused with the list', async () => {
+    const x = engine.tensor(new Float32Array([-1, 0.5, 2]), [3]);
+    const tanh = await engine.ops.activation(x, 'gelu_pytorch_tanh').read();
+    expectClose(await engine.ops.activation(x, 'gelu_new').read(), tanh, 0, 'gelu_new = gelu_pytorch_tanh');
+    expect(() => engine.ops.activation(x, 'swish')).toThrow(/unsupported activation "swish" \(supported: .*quick_gelu/);
   });
 
   test('add broadcasts over leading dimensions; mismatches are refused', async () => {

@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import {
-  configFits, defaultMatmulConfig, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, regsgCandidates, sgmatCandidates,
+  configFits, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, regsgCandidates, sgmatCandidates,
   SUBGROUP_MATRIX_FEATURE, type MatmulConfig,
 } from '../../src/kernels/matmul.js';
-import type { Engine } from '../../src/runtime/engine.js';
-import { preprocessWgsl } from '../../src/runtime/wgsl-preprocess.js';
+import { matmulConfigFor } from '../../src/ops/index.js';
+import type { KernelContext } from '../../src/runtime/kernel.js';
+import { preprocessShader } from '../../src/runtime/wgsl-preprocess.js';
 import { expectClose, TOL } from '../helpers/compare.js';
 import { testEngine } from '../helpers/engine.js';
 import { makeRng, randn, testSeed } from '../helpers/random.js';
@@ -20,6 +21,8 @@ interface Case {
   transposeB: boolean;
   bias?: boolean;
   gelu?: boolean;
+  /** CLIP's activation instead of GELU. */
+  quickGelu?: boolean;
   residual?: 'full' | 'shared';
   batchedB?: boolean;
 }
@@ -37,6 +40,8 @@ const cases: Case[] = [
   { batch: [2, 2], M: 9, N: 12, K: 8, transposeB: true, batchedB: true, residual: 'full' },
   { batch: [], M: 577, N: 96, K: 64, transposeB: true, bias: true, gelu: true },
   { batch: [], M: 128, N: 128, K: 128, transposeB: false, bias: true },
+  { batch: [], M: 33, N: 70, K: 40, transposeB: true, bias: true, quickGelu: true, residual: 'full' },
+  { batch: [2], M: 17, N: 24, K: 9, transposeB: false, quickGelu: true },
 ];
 
 function describeCase(c: Case): string {
@@ -44,6 +49,7 @@ function describeCase(c: Case): string {
   if (c.batchedB) parts.push('batched B');
   if (c.bias) parts.push('bias');
   if (c.gelu) parts.push('gelu');
+  if (c.quickGelu) parts.push('quick_gelu');
   if (c.residual) parts.push(`residual ${c.residual}`);
   return parts.join(' ');
 }
@@ -62,7 +68,8 @@ async function runCase(c: Case, config?: MatmulConfig, dtype: 'f32' | 'f16' = 'f
   const b = engine.tensor(bData, bShape, dtype);
   const bias = biasData && engine.tensor(biasData, [c.N], dtype);
   const residual = resData && engine.tensor(resData, resShape, dtype);
-  const y = engine.ops.matmul(a, b, { transposeB: c.transposeB, bias, residual, activation: c.gelu ? 'gelu_tanh' : 'none', config });
+  const activation = c.gelu ? 'gelu_tanh' : c.quickGelu ? 'quick_gelu' : 'none';
+  const y = engine.ops.matmul(a, b, { transposeB: c.transposeB, bias, residual, activation, config });
   expect(y.shape).toEqual([...c.batch, c.M, c.N]);
   const out = await y.read();
   const { g } = matmulGeometry(aShape, bShape, c.transposeB);
@@ -72,7 +79,7 @@ async function runCase(c: Case, config?: MatmulConfig, dtype: 'f32' | 'f16' = 'f
   const ref = matmulRef(await seen(a), await seen(b), g, {
     bias: bias && (await seen(bias)),
     residual: residual && (await seen(residual)),
-    activation: c.gelu ? 'gelu_tanh' : 'none',
+    activation,
   });
   for (const t of [a, b, bias, residual, y]) t?.dispose();
   return { out, ref };
@@ -89,8 +96,8 @@ describe('matmul vs float64 reference', () => {
   // Every variant, and the naive baseline the benchmarks compare against.
   // A-sharing through subgroups where the adapter's subgroup size is fixed (lavapipe: 8 lanes): the smallest tile,
   // one row of A per lane (lavapipe's defaults, two rows per lane, run every case above).
-  const sg = regsgCandidates(engine);
-  const variants = [...MATMUL_CANDIDATES, NAIVE_MATMUL, ...sg.slice(0, 1)].filter((cfg) => configFits(engine, cfg));
+  const sg = regsgCandidates(engine.context);
+  const variants = [...MATMUL_CANDIDATES, NAIVE_MATMUL, ...sg.slice(0, 1)].filter((cfg) => configFits(engine.context, cfg));
   test('lavapipe has a fixed subgroup size, so the subgroup-sharing variant is tested here', () => {
     if (engine.info.family === 'lavapipe') expect(sg.length).toBeGreaterThan(0);
   });
@@ -122,7 +129,7 @@ describe('matmul vs float64 reference', () => {
 // The subgroup-matrix variant. No adapter here has subgroup matrices, so its tiling (staging, zero padding, matrix
 // offsets and strides, both B layouts, the epilogue) runs with the kernel's plain-WGSL stand-in for the five
 // builtins; what only hardware can check (the builtins themselves) the tuner checks on the adapter before choosing
-// the variant (test/runtime/tuner.test.ts).
+// the variant (test/ops/tuner.test.ts).
 describe('matmul on subgroup matrices (stand-in builtins)', () => {
   const sg = Math.max(engine.info.subgroupMaxSize, 4);
   // Each case is a compile of its own, and lavapipe compiles the stand-in's unrolled products slowly: the cases
@@ -151,35 +158,31 @@ describe('matmul on subgroup matrices (stand-in builtins)', () => {
 
   test('without the feature: no candidates, a clear error when forced, the default when tuned', () => {
     expect(engine.features.has(SUBGROUP_MATRIX_FEATURE)).toBe(false);
-    expect(sgmatCandidates(engine, 'f32')).toEqual([]);
+    expect(sgmatCandidates(engine.context, 'f32')).toEqual([]);
     const hw: MatmulConfig = { ...emulated[0]!.cfg, mma: { m: 8, n: 8, k: 8, result: 'f32' } };
     const a = engine.tensor(new Float32Array(64), [8, 8]);
     expect(() => engine.ops.matmul(a, a, { config: hw })).toThrow(/subgroup-matrix variant unusable: .*offers no subgroup matrices.*allow_unsafe_apis/);
-    const before = engine.tuning.get('matmul:kn');
-    engine.tuning.set('matmul:kn', hw);
+    const key = 'matmul:kn@M=8,N=8,K=8';
+    engine.tuning.set(key, hw);
     try {
-      expect(defaultMatmulConfig(engine, false).variant).not.toBe('sgmat');
+      expect(matmulConfigFor(engine, 'kn', 'f32', { M: 8, N: 8, K: 8 }).variant).not.toBe('sgmat');
     } finally {
-      engine.tuning.set('matmul:kn', before);
+      engine.tuning.clear();
     }
   });
 
   test('with the feature (an adapter described as having it): real builtins, shapes from the adapter', () => {
-    // An engine that reports what a Vulkan GPU with cooperative matrices reports; nothing is dispatched.
-    const fake = Object.create(engine, {
-      features: { value: new Set([...engine.features, SUBGROUP_MATRIX_FEATURE, 'shader-f16']) },
-      info: {
-        value: {
-          ...engine.info,
-          subgroupMaxSize: 32,
-          subgroupMatrixConfigs: [
-            { componentType: 'f16', resultComponentType: 'f16', M: 16, N: 16, K: 16 },
-            { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 },
-          ],
-        },
-      },
-      limits: { value: { ...limitsOf(engine), maxComputeWorkgroupStorageSize: 49152 } },
-    }) as Engine;
+    // What a Vulkan GPU with cooperative matrices reports, as a kernel sees it; nothing is dispatched.
+    const fake: KernelContext = {
+      ...engine.context,
+      features: new Set([...engine.features, SUBGROUP_MATRIX_FEATURE, 'shader-f16']),
+      subgroupMaxSize: 32,
+      subgroupMatrixConfigs: [
+        { componentType: 'f16', resultComponentType: 'f16', M: 16, N: 16, K: 16 },
+        { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 },
+      ],
+      limits: { ...engine.context.limits, maxComputeWorkgroupStorageSize: 49152 },
+    };
     expect(sgmatCandidates(fake, 'f32')).toEqual([]);
     const cands = sgmatCandidates(fake, 'f16');
     expect(cands.length).toBeGreaterThan(0);
@@ -190,7 +193,7 @@ describe('matmul on subgroup matrices (stand-in builtins)', () => {
     // The f16 call's shader: the extension enabled, the builtins in, the stand-in out.
     const fakeA = { ...a, dtype: 'f16', size: a.size, shape: a.shape } as unknown as typeof a;
     const call = matmulCall(fake, { a: fakeA, b: fakeA, out: fakeA, geometry: g, config: cands[0] });
-    const code = preprocessWgsl(call.kernel.source, call.spec);
+    const code = preprocessShader(call.kernel.source, call.spec).code;
     expect(code).toContain('enable chromium_experimental_subgroup_matrix;');
     expect(code).toContain('diagnostic(off, chromium.subgroup_matrix_uniformity);');
     expect(code).toMatch(/alias RT = f32;/);
@@ -206,12 +209,6 @@ describe('matmul on subgroup matrices (stand-in builtins)', () => {
     expect((await m.getCompilationInfo()).messages.map((x) => x.message)).toEqual([]);
   });
 });
-
-function limitsOf(e: Engine): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k in e.limits) out[k] = (e.limits as unknown as Record<string, number>)[k]!;
-  return out;
-}
 
 describe('matmul call validation', () => {
   test('mismatched inner dimensions name both shapes', () => {

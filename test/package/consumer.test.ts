@@ -223,9 +223,9 @@ function nodeScores(): Promise<Score[]> {
 }
 
 describe('the packed package', () => {
-  it('holds the two entry points, their declarations and the CLI, and nothing else', () => {
+  it('holds the two entry points, their declarations, the CLI and the code the Node entry and the CLI share, and nothing else', () => {
     const files = pack.files.map((f) => f.path).sort();
-    const allowed = /^(README\.md|package\.json|dist\/index\.js|dist\/siglip-webgpu\.browser\.js|dist\/cli\.js|dist\/types\/.+\.d\.ts)$/;
+    const allowed = /^(README\.md|package\.json|dist\/index\.js|dist\/siglip-webgpu\.browser\.js|dist\/cli\.js|dist\/chunks\/[\w-]+\.js|dist\/types\/.+\.d\.ts)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     for (const f of ['dist/index.js', 'dist/siglip-webgpu.browser.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/browser.d.ts']) expect(files).toContain(f);
     // Every exported path and its types is in it.
@@ -261,7 +261,12 @@ describe('the packed package', () => {
   it('has a browser entry that imports nothing (no webgpu, no node: module) and a Node entry that imports only its dependencies', () => {
     const pkg = join(dirs.vite, 'node_modules', 'siglip-webgpu', 'dist');
     expect(importSpecifiers(readFileSync(join(pkg, 'siglip-webgpu.browser.js'), 'utf8'))).toEqual([]);
-    const nodeImports = new Set(importSpecifiers(readFileSync(join(pkg, 'index.js'), 'utf8')));
+    // The Node entry and the chunks it shares with the CLI: every relative import stays in the package, the rest
+    // are node: modules and declared dependencies.
+    const nodeFiles = [join(pkg, 'index.js'), ...readdirSync(join(pkg, 'chunks')).map((f) => join(pkg, 'chunks', f))];
+    const specifiers = nodeFiles.flatMap((f) => importSpecifiers(readFileSync(f, 'utf8')).map((s) => ({ f, s })));
+    for (const { f, s } of specifiers.filter((x) => x.s.startsWith('.'))) expect(existsSync(join(dirname(f), s)), `${f} imports ${s}`).toBe(true);
+    const nodeImports = new Set(specifiers.map((x) => x.s).filter((s) => !s.startsWith('.')));
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})]);
     expect([...nodeImports].filter((s) => !s.startsWith('node:') && !declared.has(s))).toEqual([]);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, test } from 'vitest';
-import { createEngine } from '../../src/runtime/engine.js';
+import { createEngine } from '../../src/ops/index.js';
 import { testEngine } from '../helpers/engine.js';
 
 const engine = await testEngine();
@@ -99,7 +99,7 @@ describe('device acquisition', () => {
     const entry = join(dir, 'main.ts');
     writeFileSync(
       entry,
-      `import { createEngine } from ${JSON.stringify(join(import.meta.dirname, '../../src/runtime/engine.ts'))};
+      `import { createEngine } from ${JSON.stringify(join(import.meta.dirname, '../../src/ops/engine.ts'))};
        const e = await createEngine();
        const y = e.ops.gelu(e.tensor(new Float32Array([1, 2]), [2]));
        console.log(Array.from(await y.read()).map((v) => v.toFixed(3)).join(','));

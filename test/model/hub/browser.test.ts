@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CachedUrlSource, openModelSource, BROWSER_CACHE_NAME } from '../src/model/hub/index.js';
-import { UrlSource } from '../src/model/source.js';
-import { clearHfEnv, memoryCacheStorage, startMockHub, type MockHub } from './helpers/mock-hub.js';
+import { CachedUrlSource, openModelSource, BROWSER_CACHE_NAME } from '../../../src/model/hub/index.js';
+import { UrlSource } from '../../../src/model/source.js';
+import { clearHfEnv, memoryCacheStorage, startMockHub, type MockHub } from '../../helpers/mock-hub.js';
 
 const FIX = 'test/fixtures/siglip-tiny';
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BlobSource } from '../src/model/source.js';
-import { configFromHfFiles, SiglipTokenizer } from '../src/model/tokenizer/index.js';
-import { baseModel, byteFallbackModel, concat, piece, TOKENIZER_FIXTURES, toTokenizerJson } from './tokenizer-helpers.js';
+import { BlobSource } from '../../../src/model/source.js';
+import { configFromHfFiles, SiglipTokenizer } from '../../../src/model/tokenizer/index.js';
+import { baseModel, byteFallbackModel, concat, piece, TOKENIZER_FIXTURES, toTokenizerJson } from './helpers.js';
 
-const FIX = join(__dirname, 'fixtures');
+const FIX = join(__dirname, '../../fixtures');
 
 const cases = JSON.parse(readFileSync(join(TOKENIZER_FIXTURES, 'cases.json'), 'utf8')).vocabs['test_sentencepiece.model'].cases as {
   text: string;

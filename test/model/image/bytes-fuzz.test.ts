@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, ImageDecodeError } from '../../src/model/image/index.js';
-import { FIXTURES } from '../helpers/fixtures.js';
-import { fc, flipBytes, fuzzParams } from '../helpers/fuzz.js';
+import { decodeImage, ImageDecodeError } from '../../../src/model/image/index.js';
+import { FIXTURES } from '../../helpers/fixtures.js';
+import { fc, flipBytes, fuzzParams } from '../../helpers/fuzz.js';
 
 const INPUTS = join(FIXTURES, 'preprocess', 'generated', 'inputs');
 const files = ['jpeg_160x120_q75_s2_prog.jpg', 'jpeg_160x120_q30_s2_opt.jpg', 'exif_jpeg_6.jpg', 'exif_png_3.png'].map((f) => new Uint8Array(readFileSync(join(INPUTS, f))));

@@ -1,7 +1,7 @@
 /** PIL-exact resizing: every generated resize case must match PIL's uint8 output exactly. */
 import { describe, expect, it } from 'vitest';
-import { decodeBytes, resizeBicubic, resizeWith, BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS } from '../src/model/image/index.js';
-import { expected, loadCases, maxDiff, readInput, syntheticPattern } from './helpers/image-cases.js';
+import { decodeBytes, resizeBicubic, resizeWith, BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS } from '../../../src/model/image/index.js';
+import { expected, loadCases, maxDiff, readInput, syntheticPattern } from '../../helpers/image-cases.js';
 
 const FILTERS = { bicubic: BICUBIC, bilinear: BILINEAR, lanczos: LANCZOS, box: BOX, hamming: HAMMING };
 

@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError } from '../../src/model/errors.js';
-import { SiglipTokenizer } from '../../src/model/tokenizer/index.js';
-import { FIXTURES } from '../helpers/fixtures.js';
-import { fc, flipBytes, fuzzParams, HOSTILE_VALUES, leafPaths, memorySource, withValue } from '../helpers/fuzz.js';
-import { toTokenizerJson } from '../tokenizer-helpers.js';
+import { CheckpointError } from '../../../src/model/errors.js';
+import { SiglipTokenizer } from '../../../src/model/tokenizer/index.js';
+import { FIXTURES } from '../../helpers/fixtures.js';
+import { fc, flipBytes, fuzzParams, HOSTILE_VALUES, leafPaths, memorySource, withValue } from '../../helpers/fuzz.js';
+import { toTokenizerJson } from './helpers.js';
 
 const TEXTS = ['a photo of 2 cats', 'Ünïcödé 猫 🐈 text', '', '   spaces   ', 'x'.repeat(500)];
 const spiece = new Uint8Array(readFileSync(join(FIXTURES, 'siglip-tiny', 'spiece.model')));

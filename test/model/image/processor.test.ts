@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DirectorySource } from '../src/model/source-node.js';
-import { decodeImage, parsePreprocessorConfig, resizeBicubic, SiglipImageProcessor } from '../src/model/image/index.js';
-import { expected, FIXTURES, GENERATED, loadCases, maxDiff } from './helpers/image-cases.js';
-import { readSafetensors } from './helpers/safetensors-read.js';
+import { DirectorySource } from '../../../src/model/source-node.js';
+import { decodeImage, parsePreprocessorConfig, resizeBicubic, SiglipImageProcessor } from '../../../src/model/image/index.js';
+import { expected, FIXTURES, GENERATED, loadCases, maxDiff } from '../../helpers/image-cases.js';
+import { readSafetensors } from '../../helpers/safetensors-read.js';
 
 const PRE = join(FIXTURES, 'preprocess');
 const meta = JSON.parse(readFileSync(join(PRE, 'preprocess.json'), 'utf8')) as {

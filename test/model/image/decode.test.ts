@@ -4,8 +4,8 @@
  * EXIF/XMP orientation 1..8. Exact (0 levels) throughout.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeBytes, decodeImage, resizeBicubic } from '../src/model/image/index.js';
-import { expected, loadCases, maxDiff, readInput, GENERATED } from './helpers/image-cases.js';
+import { decodeBytes, decodeImage, resizeBicubic } from '../../../src/model/image/index.js';
+import { expected, loadCases, maxDiff, readInput, GENERATED } from '../../helpers/image-cases.js';
 import { join } from 'node:path';
 
 const { cases, blob } = loadCases();

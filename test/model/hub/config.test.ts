@@ -3,11 +3,11 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirectorySource } from '../src/model/source-node.js';
-import { UrlSource, type FileSource } from '../src/model/source.js';
-import { hubEndpoint, isOffline, nodeCacheDir, nodeToken, parseModelId, resolveUrl } from '../src/model/hub/hub-config.js';
-import { openModelSource, CachedUrlSource } from '../src/model/hub/index.js';
-import { clearHfEnv } from './helpers/mock-hub.js';
+import { DirectorySource } from '../../../src/model/source-node.js';
+import { UrlSource, type FileSource } from '../../../src/model/source.js';
+import { hubEndpoint, isOffline, nodeCacheDir, nodeToken, parseModelId, resolveUrl } from '../../../src/model/hub/hub-config.js';
+import { openModelSource, CachedUrlSource } from '../../../src/model/hub/index.js';
+import { clearHfEnv } from '../../helpers/mock-hub.js';
 
 let restoreEnv: () => void;
 let tmp: string;

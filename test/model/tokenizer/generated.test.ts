@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configFromHfFiles, SiglipTokenizer } from '../src/model/tokenizer/index.js';
+import { configFromHfFiles, SiglipTokenizer } from '../../../src/model/tokenizer/index.js';
 
-const DIR = join(__dirname, 'fixtures', 'tokenizer');
+const DIR = join(__dirname, '../../fixtures', 'tokenizer');
 const base = new Uint8Array(readFileSync(join(DIR, 'test_sentencepiece.model')));
 
 interface GenCase {

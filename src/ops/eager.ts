@@ -5,22 +5,25 @@
  *   const y = engine.ops.matmul(a, w, { transposeB: true, bias, activation: 'gelu_tanh', residual });
  *   const out = await y.read();
  */
+import { parseActivation } from '../kernels/activations.js';
 import { attentionCall, attentionGeometry, type AttentionConfig } from '../kernels/attention.js';
-import { elementwiseCall, type ElementwiseOp } from '../kernels/elementwise.js';
+import { elementwiseCall, type ElementwiseOp, type ElementwiseOptions } from '../kernels/elementwise.js';
 import { embeddingCall } from '../kernels/embedding.js';
 import { layerNormCall, type LayerNormConfig } from '../kernels/layernorm.js';
-import { matmulCall, matmulGeometry, parseActivation, type MatmulConfig } from '../kernels/matmul.js';
+import { matmulCall, matmulGeometry, type MatmulConfig } from '../kernels/matmul.js';
 import { patchifyCall, patchifyShape } from '../kernels/patchify.js';
-import type { Engine } from './engine.js';
-import type { KernelCall } from './kernel.js';
-import { formatShape, type Tensor } from './tensor.js';
+import { PreparedCalls } from '../runtime/dispatch.js';
+import type { Engine } from '../runtime/engine.js';
+import type { KernelCall } from '../runtime/kernel.js';
+import { formatShape, type Tensor } from '../runtime/tensor.js';
+import { attentionConfigFor, layerNormConfigFor, matmulConfigFor } from './choices.js';
 
 export interface MatmulOptions {
   /** b is [N, K] (a linear layer's weight) rather than [K, N]. */
   transposeB?: boolean;
   /** [N], added to every row. */
   bias?: Tensor;
-  /** Applied after the bias: 'none' (default) or 'gelu_tanh' (HF's gelu_pytorch_tanh). */
+  /** Applied after the bias: 'none' (default), 'gelu_tanh' (HF's gelu_pytorch_tanh), 'quick_gelu' (CLIP's). */
   activation?: string;
   /** Added last: the output's shape, or [M, N] shared by every batch item. */
   residual?: Tensor;
@@ -28,12 +31,24 @@ export interface MatmulOptions {
   config?: MatmulConfig;
 }
 
+/** Encodes calls into one pass and submits them, with a uniform buffer that lives until the submit. */
+export function submitCalls(engine: Engine, calls: KernelCall[]): void {
+  if (!calls.length) return;
+  const prepared = new PreparedCalls(engine, calls, 'eager');
+  try {
+    prepared.submit();
+  } finally {
+    // Destroying after submit is allowed: the queue keeps it alive until the work is done.
+    prepared.dispose();
+  }
+}
+
 export class EagerOps {
   constructor(private readonly engine: Engine) {}
 
   private run(out: Tensor, call: () => KernelCall): Tensor {
     try {
-      this.engine.submit([call()]);
+      submitCalls(this.engine, [call()]);
       return out;
     } catch (e) {
       out.dispose();
@@ -63,17 +78,18 @@ export class EagerOps {
       }
       if (!full) g.strideR = 0;
     }
+    if (a.dtype === 'i32') throw new Error(`matmul: i32 tensors are not supported`);
+    const config = opts.config ?? matmulConfigFor(this.engine, transposeB ? 'nk' : 'kn', a.dtype, { M: g.M * g.batch, N: g.N, K: g.K });
     const out = this.engine.empty(outShape, a.dtype);
-    return this.run(out, () =>
-      matmulCall(this.engine, { a, b, out, bias: opts.bias, residual: r, activation, geometry: g, config: opts.config }),
-    );
+    return this.run(out, () => matmulCall(this.engine.context, { a, b, out, bias: opts.bias, residual: r, activation, geometry: g, config }));
   }
 
   /** LayerNorm over the last dimension. */
   layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, opts: { eps?: number; config?: LayerNormConfig } = {}): Tensor {
     this.checkLive('layerNorm', x, gamma, beta);
     const out = this.engine.empty(x.shape, x.dtype);
-    return this.run(out, () => layerNormCall(this.engine, x, gamma, beta, out, opts.eps ?? 1e-5, opts.config));
+    const config = opts.config ?? layerNormConfigFor(this.engine, x.shape[x.shape.length - 1]!);
+    return this.run(out, () => layerNormCall(this.engine.context, x, gamma, beta, out, opts.eps ?? 1e-5, config));
   }
 
   /** softmax(q·kᵀ·scale)·v per head: q [B|1, Lq, H·D], k/v [B, Lk, H·D] → [B, Lq, H·D]; scale defaults to 1/√D. */
@@ -81,19 +97,30 @@ export class EagerOps {
     this.checkLive('attention', q, k, v);
     if (!opts || opts.heads === undefined) throw new Error('attention: options { heads } are required');
     const g = attentionGeometry(q.shape, k.shape, v.shape, opts.heads, opts.scale);
+    const config = opts.config ?? attentionConfigFor(this.engine, { L: g.Lk, D: g.D });
     const out = this.engine.empty([g.B, g.Lq, g.H * g.D], q.dtype);
-    return this.run(out, () => attentionCall(this.engine, q, k, v, out, g, opts.config));
+    return this.run(out, () => attentionCall(this.engine.context, q, k, v, out, g, config));
   }
 
-  private elementwise(op: ElementwiseOp, x: Tensor, opts: { y?: Tensor; alpha?: number; beta?: number } = {}): Tensor {
+  private elementwise(op: ElementwiseOp, x: Tensor, opts: ElementwiseOptions = {}): Tensor {
     this.checkLive(op, x, opts.y);
     const out = this.engine.empty(x.shape, x.dtype);
-    return this.run(out, () => elementwiseCall(this.engine, op, x, out, opts));
+    return this.run(out, () => elementwiseCall(this.engine.context, op, x, out, opts));
   }
 
-  /** GELU, tanh approximation. */
+  /** GELU, tanh approximation (HF's gelu_pytorch_tanh). */
   gelu(x: Tensor): Tensor {
-    return this.elementwise('gelu', x);
+    return this.elementwise('activate', x, { activation: 'gelu_tanh' });
+  }
+
+  /** x·σ(1.702·x) (CLIP's quick_gelu). */
+  quickGelu(x: Tensor): Tensor {
+    return this.elementwise('activate', x, { activation: 'quick_gelu' });
+  }
+
+  /** Any activation by name (HF `hidden_act` names: gelu_pytorch_tanh, quick_gelu, …). */
+  activation(x: Tensor, name: string): Tensor {
+    return this.elementwise('activate', x, { activation: parseActivation(name) });
   }
 
   /** x + y, y broadcast over x's leading dimensions. */
@@ -115,13 +142,13 @@ export class EagerOps {
   embedding(ids: Tensor, table: Tensor, positions: Tensor): Tensor {
     this.checkLive('embedding', ids, table, positions);
     const out = this.engine.empty([...ids.shape, table.shape[1]!], table.dtype);
-    return this.run(out, () => embeddingCall(this.engine, ids, table, positions, out));
+    return this.run(out, () => embeddingCall(this.engine.context, ids, table, positions, out));
   }
 
   /** pixels [B, C, H, W] → patches [B, L, C·P·P] for a P×P stride-P convolution. */
   patchify(pixels: Tensor, patch: number): Tensor {
     this.checkLive('patchify', pixels);
     const out = this.engine.empty(patchifyShape(pixels.shape, patch), pixels.dtype);
-    return this.run(out, () => patchifyCall(this.engine, pixels, out, patch));
+    return this.run(out, () => patchifyCall(this.engine.context, pixels, out, patch));
   }
 }

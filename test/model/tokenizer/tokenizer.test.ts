@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SiglipTokenizer } from '../src/model/tokenizer/index.js';
-import { DirectorySource } from '../src/model/source-node.js';
+import { SiglipTokenizer } from '../../../src/model/tokenizer/index.js';
+import { DirectorySource } from '../../../src/model/source-node.js';
 
-const FIX = join(__dirname, 'fixtures');
+const FIX = join(__dirname, '../../fixtures');
 const modelBytes = () => new Uint8Array(readFileSync(join(FIX, 'tokenizer', 'test_sentencepiece.model')));
 
 interface Case {
@@ -78,7 +78,7 @@ describe.each(['siglip-tiny', 'siglip-odd'])('%s reference input_ids', (dir) => 
 
 describe('Python string semantics (values from CPython 3.11)', () => {
   it('lower-cases one character at a time (no final sigma), full mappings, special tokens kept', async () => {
-    const { pyLowerPerChar, canonicalizeText } = await import('../src/model/tokenizer/python-text.js');
+    const { pyLowerPerChar, canonicalizeText } = await import('../../../src/model/tokenizer/python-text.js');
     expect(pyLowerPerChar('ΣΑΣ ΟΔΟΣ')).toBe('σασ οδοσ');
     expect(pyLowerPerChar('İSTANBUL')).toBe('i\u0307stanbul');
     expect(pyLowerPerChar('ǅẞ')).toBe('ǆß');
@@ -98,7 +98,7 @@ describe('Python string semantics (values from CPython 3.11)', () => {
 
 describe('config from tokenizer_config.json / special_tokens_map.json', () => {
   it('special_tokens_map wins; huge model_max_length means "no limit" (64 is used)', async () => {
-    const { configFromHfFiles } = await import('../src/model/tokenizer/index.js');
+    const { configFromHfFiles } = await import('../../../src/model/tokenizer/index.js');
     const cfg = configFromHfFiles(
       { model_max_length: 1e30, do_lower_case: false, eos_token: '<s>', pad_token: '<unk>' },
       { eos_token: { content: '</s>', lstrip: true, rstrip: true } },

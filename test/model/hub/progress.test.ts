@@ -1,7 +1,7 @@
 // The CLI's download progress bar: drawn only on a terminal.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createTtyProgress, formatBytes } from '../src/model/hub/progress.js';
+import { createTtyProgress, formatBytes } from '../../../src/model/hub/progress.js';
 
 function fakeStream(isTTY: boolean) {
   const s = new PassThrough() as unknown as NodeJS.WriteStream & { text(): string };

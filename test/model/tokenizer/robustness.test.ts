@@ -6,10 +6,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DirectorySource } from '../src/model/source-node.js';
-import { parseSentencePieceModel, SentencePieceProcessor, SiglipTokenizer } from '../src/model/tokenizer/index.js';
-import { baseModel, byteFallbackModel, concat, fBytes, fVarint, normalizerSpec, piece, trainerSpec } from './tokenizer-helpers.js';
-import { makeRng, testSeed } from './helpers/random.js';
+import { DirectorySource } from '../../../src/model/source-node.js';
+import { parseSentencePieceModel, SentencePieceProcessor, SiglipTokenizer } from '../../../src/model/tokenizer/index.js';
+import { baseModel, byteFallbackModel, concat, fBytes, fVarint, normalizerSpec, piece, trainerSpec } from './helpers.js';
+import { makeRng, testSeed } from '../../helpers/random.js';
 
 // A fresh seed every run (printed; TEST_SEED=n replays it), as for every randomized test here.
 const SEED = testSeed('tokenizer fuzz');

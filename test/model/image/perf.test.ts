@@ -4,8 +4,8 @@
  * takes ≈ 0.1–0.16 s + 0.06 s). The bound below only catches pathological slowdowns.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeBytes, resizeBicubic } from '../src/model/image/index.js';
-import { expected, loadCases, maxDiff, readInput } from './helpers/image-cases.js';
+import { decodeBytes, resizeBicubic } from '../../../src/model/image/index.js';
+import { expected, loadCases, maxDiff, readInput } from '../../helpers/image-cases.js';
 
 describe('4000×3000 → 384×384', () => {
   const { cases, blob } = loadCases();

@@ -1,7 +1,7 @@
 /** Bad input fails fast with a clear ImageDecodeError, before any allocation proportional to the claimed size. */
 import { describe, expect, it } from 'vitest';
-import { decodeBytes, decodeImage, DEFAULT_MAX_PIXELS, ImageDecodeError } from '../src/model/image/index.js';
-import { loadCases, readInput } from './helpers/image-cases.js';
+import { decodeBytes, decodeImage, DEFAULT_MAX_PIXELS, ImageDecodeError } from '../../../src/model/image/index.js';
+import { loadCases, readInput } from '../../helpers/image-cases.js';
 
 const { cases } = loadCases();
 const file = (input: string) => readInput(cases.find((c) => c.input === input)!);

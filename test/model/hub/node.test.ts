@@ -5,8 +5,8 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openModelSource } from '../src/model/hub/index.js';
-import { clearHfEnv, MOCK_COMMIT, startMockHub, type MockHub } from './helpers/mock-hub.js';
+import { openModelSource } from '../../../src/model/hub/index.js';
+import { clearHfEnv, MOCK_COMMIT, startMockHub, type MockHub } from '../../helpers/mock-hub.js';
 
 const FIX = 'test/fixtures/siglip-tiny';
 const REPO_DIR = 'models--org--tiny';

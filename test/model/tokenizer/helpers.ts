@@ -1,9 +1,9 @@
 /** Test helpers for the tokenizer tests: a tiny protobuf writer (to build model variants) and a seeded PRNG. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseSentencePieceModel, PieceType } from '../src/model/tokenizer/index.js';
+import { parseSentencePieceModel, PieceType } from '../../../src/model/tokenizer/index.js';
 
-export const TOKENIZER_FIXTURES = join(__dirname, 'fixtures', 'tokenizer');
+export const TOKENIZER_FIXTURES = join(__dirname, '../../fixtures', 'tokenizer');
 export const baseModel = (): Uint8Array => new Uint8Array(readFileSync(join(TOKENIZER_FIXTURES, 'test_sentencepiece.model')));
 
 export function concat(...parts: Uint8Array[]): Uint8Array {

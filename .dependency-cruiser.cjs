@@ -1,0 +1,68 @@
+/**
+ * The layers of ARCHITECTURE.md, checked on every `npm test` (test/architecture.test.ts runs this config):
+ * runtime < kernels < ops < model < apps (cli, bench, demo). Each layer imports only the ones below it; kernels see
+ * the runtime through src/runtime/kernel.ts alone; the model never touches a kernel or a shader. Type-only imports
+ * count: a type is a dependency too.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'runtime-imports-nothing-above',
+      comment: 'src/runtime (device, engine, tensors, graph IR, planner, executor, profiler, dispatch) knows no kernel, op, model or app.',
+      severity: 'error',
+      from: { path: '^src/runtime/' },
+      to: { path: ['^src/(kernels|ops|model|cli)/', '^shaders/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
+    },
+    {
+      name: 'kernels-see-the-runtime-through-kernel-ts',
+      comment: 'A kernel sees the adapter through KernelContext (src/runtime/kernel.ts), never the engine or the executor.',
+      severity: 'error',
+      from: { path: '^src/kernels/' },
+      to: { path: '^src/runtime/', pathNot: '^src/runtime/kernel\\.ts$' },
+    },
+    {
+      name: 'kernels-know-nothing-above',
+      comment: 'Kernels do not choose variants, build graphs or know any model: that is the ops layer and above.',
+      severity: 'error',
+      from: { path: '^src/kernels/' },
+      to: { path: ['^src/(ops|model|cli)/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
+    },
+    {
+      name: 'ops-know-no-model',
+      comment: 'Eager ops, graph op builders, the tuner and the adapter defaults serve any model.',
+      severity: 'error',
+      from: { path: '^src/ops/' },
+      to: { path: ['^src/(model|cli)/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
+    },
+    {
+      name: 'model-never-imports-a-kernel',
+      comment: 'The model uses the ops layer (src/ops/index.ts); kernel modules and WGSL are below it.',
+      severity: 'error',
+      from: { path: '^src/model/' },
+      to: { path: ['^src/kernels/', '^shaders/', '^src/cli/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
+    },
+    {
+      name: 'model-uses-the-ops-facade',
+      comment: 'One door into the ops layer: what the model may use is what src/ops/index.ts exports.',
+      severity: 'error',
+      from: { path: '^src/model/' },
+      to: { path: '^src/ops/', pathNot: '^src/ops/index\\.ts$' },
+    },
+    {
+      name: 'no-cycles',
+      comment: 'No import cycle, between modules or (so) between folders.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: ['^node_modules', '^dist'] },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    moduleSystems: ['es6'],
+    extensions: ['.ts', '.mjs', '.js', '.wgsl'],
+  },
+};

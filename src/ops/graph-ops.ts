@@ -1,0 +1,136 @@
+/**
+ * Op builders for graphs: each adds one node to a Graph (src/runtime/graph.ts) whose call is made at compile time
+ * with the variant chosen for the engine it compiles on (tuned or default, choices.ts). Weights may be given as
+ * graph values or as tensors (added as weight values once each).
+ *
+ *   const ops = new GraphOps(graph);
+ *   const h = ops.layerNorm('ln1', x, ln.weight, ln.bias, 1e-6);
+ *   const y = ops.linear('fc1', h, { weight, bias, layout: 'kn' }, { activation: 'gelu_tanh' });
+ */
+import type { Activation } from '../kernels/activations.js';
+import { attentionCall, type AttentionGeometry } from '../kernels/attention.js';
+import { elementwiseCall } from '../kernels/elementwise.js';
+import { embeddingCall } from '../kernels/embedding.js';
+import { layerNormCall } from '../kernels/layernorm.js';
+import { matmulCall, matmulGeometry, type MatmulGeometry } from '../kernels/matmul.js';
+import { patchifyCall, patchifyShape } from '../kernels/patchify.js';
+import type { Graph, Value } from '../runtime/graph.js';
+import { formatShape, shapeSize, Tensor } from '../runtime/tensor.js';
+import type { WeightLayout } from './adapter-defaults.js';
+import { attentionConfigFor, layerNormConfigFor, matmulConfigFor } from './choices.js';
+
+export interface MatmulNodeOptions {
+  transposeB?: boolean;
+  bias?: Value;
+  residual?: Value;
+  activation?: Activation;
+  /** Override parts of the geometry derived from shapes (strided views of A: offA, lda, M, batch). */
+  geometry?: Partial<MatmulGeometry>;
+  /** Output shape when the geometry is overridden. */
+  outShape?: number[];
+}
+
+/** A linear layer's parameters as they sit on the device: the weight knows its layout. */
+export interface LinearWeights {
+  /** [out, in] ('nk', as Hugging Face stores it) or [in, out] ('kn'). */
+  weight: Tensor;
+  bias?: Tensor;
+  layout: WeightLayout;
+}
+
+export interface LinearOptions {
+  activation?: Activation;
+  residual?: Value;
+  /** A strided view of x's rows (e.g. the last token of each sequence): parts of the matmul geometry. */
+  geometry?: Partial<MatmulGeometry>;
+  outShape?: number[];
+}
+
+export class GraphOps {
+  private readonly weights = new Map<Tensor, Value>();
+
+  constructor(readonly graph: Graph) {}
+
+  /** A tensor as a weight value (one per tensor), or the value itself. */
+  value(x: Value | Tensor, name?: string): Value {
+    if (!(x instanceof Tensor)) return x;
+    let v = this.weights.get(x);
+    if (!v) {
+      v = this.graph.weight(name ?? `weight${this.weights.size}`, x);
+      this.weights.set(x, v);
+    }
+    return v;
+  }
+
+  matmul(name: string, a: Value, b: Value, opts: MatmulNodeOptions = {}): Value {
+    const { g: shapes, outShape } = matmulGeometry(a.shape, b.shape, opts.transposeB ?? false);
+    const g: MatmulGeometry = { ...shapes, ...(opts.geometry ?? {}) };
+    const shape = opts.outShape ?? outShape;
+    if (shapeSize(shape) < (g.batch - 1) * g.strideC + (g.M - 1) * g.ldc + g.N) throw new Error(`${name}: output shape ${formatShape(shape)} too small`);
+    if (opts.residual && !opts.geometry?.strideR && shapeSize(opts.residual.shape) !== shapeSize(shape)) {
+      // A residual smaller than the output is shared by the batch (e.g. position embeddings).
+      g.strideR = 0;
+    }
+    const ins = [a, b, ...(opts.bias ? [opts.bias] : []), ...(opts.residual ? [opts.residual] : [])];
+    const hasBias = !!opts.bias;
+    const hasRes = !!opts.residual;
+    if (a.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+    const dtype = a.dtype;
+    const layout: WeightLayout = g.transposeB ? 'nk' : 'kn';
+    return this.graph.node('matmul', name, ins, [{ shape, dtype }], (engine, t, [out]) =>
+      matmulCall(engine.context, {
+        a: t[0]!, b: t[1]!, out: out!,
+        bias: hasBias ? t[2] : undefined,
+        residual: hasRes ? t[hasBias ? 3 : 2] : undefined,
+        activation: opts.activation ?? 'none',
+        geometry: g,
+        config: matmulConfigFor(engine, layout, dtype, { M: g.M * g.batch, N: g.N, K: g.K }),
+      }),
+    )[0]!;
+  }
+
+  /** x·Wᵀ + b (then activation, then residual), reading W in the layout it was stored in. */
+  linear(name: string, x: Value, w: LinearWeights, opts: LinearOptions = {}): Value {
+    return this.matmul(name, x, this.value(w.weight, this.graph.qualified(`${name}.weight`)), {
+      transposeB: w.layout === 'nk',
+      bias: w.bias && this.value(w.bias, this.graph.qualified(`${name}.bias`)),
+      activation: opts.activation,
+      residual: opts.residual,
+      geometry: opts.geometry,
+      outShape: opts.outShape,
+    });
+  }
+
+  layerNorm(name: string, x: Value, gamma: Value | Tensor, beta: Value | Tensor, eps: number): Value {
+    const D = x.shape[x.shape.length - 1]!;
+    return this.graph.node('layernorm', name, [x, this.value(gamma, this.graph.qualified(`${name}.weight`)), this.value(beta, this.graph.qualified(`${name}.bias`))], [{ shape: x.shape, dtype: x.dtype }], (engine, [tx, tg, tb], [out]) =>
+      layerNormCall(engine.context, tx!, tg!, tb!, out!, eps, layerNormConfigFor(engine, D)),
+    )[0]!;
+  }
+
+  /** q, k, v may be the same value (a packed projection) read through the geometry's views. */
+  attention(name: string, q: Value, k: Value, v: Value, g: AttentionGeometry): Value {
+    return this.graph.node('attention', name, [q, k, v], [{ shape: [g.B, g.Lq, g.H * g.D], dtype: q.dtype }], (engine, [tq, tk, tv], [out]) =>
+      attentionCall(engine.context, tq!, tk!, tv!, out!, g, attentionConfigFor(engine, { L: g.Lk, D: g.D })),
+    )[0]!;
+  }
+
+  embedding(name: string, ids: Value, table: Value | Tensor, positions: Value | Tensor): Value {
+    const t = this.value(table, `${name}.table`);
+    return this.graph.node('embedding', name, [ids, t, this.value(positions, `${name}.positions`)], [{ shape: [...ids.shape, t.shape[1]!], dtype: t.dtype }], (engine, [i, tt, p], [out]) =>
+      embeddingCall(engine.context, i!, tt!, p!, out!),
+    )[0]!;
+  }
+
+  patchify(name: string, pixels: Value, patch: number): Value {
+    return this.graph.node('patchify', name, [pixels], [{ shape: patchifyShape(pixels.shape, patch), dtype: pixels.dtype }], (engine, [x], [out]) =>
+      patchifyCall(engine.context, x!, out!, patch),
+    )[0]!;
+  }
+
+  add(name: string, x: Value, y: Value): Value {
+    return this.graph.node('add', name, [x, y], [{ shape: x.shape, dtype: x.dtype }], (engine, [tx, ty], [out]) =>
+      elementwiseCall(engine.context, 'add', tx!, out!, { y: ty! }),
+    )[0]!;
+  }
+}
