@@ -19,7 +19,10 @@ The reference is transformers' `load_image`: PIL `Image.open` -> `ImageOps.exif_
 - HEIC: what pillow-heif returns is libheif's decode (transformations applied); `heif-convert in.heic out.png`
   (libheif 1.15.1 with libde265) gives the same, then the PNG through load_image.
 Lossy WebP/AVIF/HEIC are compared within 2/255 (decoder versions differ in chroma upsampling and rounding); all
-others exactly.
+others exactly. Measured: WebP is exact; AVIF differs by 1 on about a third of the samples and by 3-4 on a few at
+chroma edges (libyuv's bilinear upsampling in the reference, libavif's own in @jsquash/avif); HEIC by up to 5
+(libheif 1.15's YCbCr conversion here, a newer libheif in libheif-js — the one current pillow-heif wheels ship is
+newer too). The tests check those cases as `tolerance` for 90 % of the samples (98-100 % measured, 94 % on a 7x5 image) and `max_tolerance` for all.
 """
 import gzip
 import io
@@ -103,6 +106,8 @@ class Cases:
         case = {"name": name, "format": fmt, "input": f"inputs/{fname}", "note": note, "reference": reference,
                 "tolerance": tolerance, "width": im.width, "height": im.height, "decoded": self._store(np.asarray(im)),
                 "resizes": []}
+        if fmt in ("avif", "heic") and tolerance:
+            case["max_tolerance"] = 6  # see the module docstring: other libavif/libheif versions than the reference's
         if orientation is not None:
             case["orientation"] = orientation
             case["unrotated"] = self._store(np.asarray(unrotated))
@@ -173,7 +178,7 @@ def avif_cases(cs, tmp):
         if irot:
             ref = Image.fromarray(np.ascontiguousarray(rot90_ccw(np.asarray(ref), irot)))
         lossless = "-l" in args
-        cs.add("avif", name, fname, ref, "avifdec 0.11.1 -d 8 (dav1d), then load_image" + (", irot applied" if irot else ""),
+        cs.add("avif", name, fname, ref, "avifdec 0.11.1 -d 8 (dav1d, libyuv), then load_image" + (", irot applied" if irot else ""),
                0 if lossless else 2)
 
 
@@ -383,7 +388,11 @@ def tiff_cases(cs, tmp):
     rgb.save(p("tiff_multipage.tif"), save_all=True, append_images=[Image.fromarray(noise(10, 37, 29))])
     cs.pil("tiff", "TIFF two pages (first page)", "tiff_multipage.tif")
     rgb.save(p("tiff_orientation_6.tif"), tiffinfo={274: 6})
-    cs.pil("tiff", "TIFF Orientation tag 6", "tiff_orientation_6.tif", orientation=6)
+    # Pillow 9.4 applies a TIFF's Orientation when loading and then exif_transpose applies it again (fixed in Pillow
+    # 10.1, python-pillow/Pillow#7383): the reference is the single rotation that load() gives, as current Pillow.
+    once = Image.open(p("tiff_orientation_6.tif")).convert("RGB")
+    cs.add("tiff", "TIFF Orientation tag 6", "tiff_orientation_6.tif", once, "PIL 9.4 open + convert (Orientation applied "
+           "once, as Pillow >= 10.1's load_image)", 0, orientation=6, unrotated=rgb)
     for f in ("tmp.tif", "tmp.png"):
         os.remove(p(f))
 

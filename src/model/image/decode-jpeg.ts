@@ -27,7 +27,13 @@ export interface DecodedJpeg {
   exif: Uint8Array | null;
 }
 
-export function decodeJpeg(data: Uint8Array, maxPixels: number): DecodedJpeg {
+export interface JpegOptions {
+  /** A 3-component file's colour space when the container says it (TIFF's Photometric tag, as libtiff tells libjpeg),
+   *  instead of libjpeg's guess from the JFIF/Adobe markers and component ids. */
+  colorSpace?: 'rgb' | 'ycc';
+}
+
+export function decodeJpeg(data: Uint8Array, maxPixels: number, opts: JpegOptions = {}): DecodedJpeg {
   const st = readJpegStructure(data, maxPixels);
   const frame = makeFrame(st);
   const quant: (Uint16Array | undefined)[] = [];
@@ -94,7 +100,7 @@ export function decodeJpeg(data: Uint8Array, maxPixels: number): DecodedJpeg {
       });
     }
   }
-  return { image: toRgb(st, frame), exif: st.exif };
+  return { image: toRgb(st, frame, opts.colorSpace), exif: st.exif };
 }
 
 function makeFrame(st: JpegStructure): JpegFrame {
@@ -136,7 +142,7 @@ function componentPlane(c: JpegComponent): Uint8Array {
   return out;
 }
 
-function toRgb(st: JpegStructure, frame: JpegFrame): RgbImage {
+function toRgb(st: JpegStructure, frame: JpegFrame, colorSpace?: 'rgb' | 'ycc'): RgbImage {
   const { width, height, components } = frame;
   const full = components.map((c) =>
     upsamplePlane(
@@ -157,7 +163,7 @@ function toRgb(st: JpegStructure, frame: JpegFrame): RgbImage {
     const g = full[0];
     for (let i = 0, o = 0; i < g.length; i++, o += 3) out[o] = out[o + 1] = out[o + 2] = g[i];
   } else if (full.length === 3) {
-    if (colorSpace3(st, frame) === 'rgb') {
+    if ((colorSpace ?? colorSpace3(st, frame)) === 'rgb') {
       for (let i = 0, o = 0; i < full[0].length; i++, o += 3) {
         out[o] = full[0][i];
         out[o + 1] = full[1][i];

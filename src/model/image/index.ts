@@ -5,7 +5,7 @@
  */
 export type { DecodeOptions, ImageInput, RgbImage } from './types.js';
 export { DEFAULT_MAX_PIXELS, ImageDecodeError } from './types.js';
-export { decodeBytes, decodeImage } from './decode.js';
+export { decodeBytes, decodeBytesAsync, decodeImage } from './decode.js';
 export { resizeBicubic, resizeWith, BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, type ResampleFilter } from './resize-bicubic.js';
 export { applyOrientation, readExifOrientation } from './exif-orientation.js';
 export { sniffFormat, type ImageFormat } from './sniff.js';

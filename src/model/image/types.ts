@@ -31,6 +31,12 @@ export interface DecodeOptions {
   applyExifOrientation?: boolean;
   /** Refuse images with more pixels than this, checked from the header before decoding. */
   maxPixels?: number;
+  /**
+   * Decode with the browser's own decoder (createImageBitmap) instead of ours, where one exists. Its pixels depend on
+   * the browser and OS (colour management, chroma upsampling, libwebp/libavif versions), so the same photo can get a
+   * different embedding than in Node; ours give Pillow's pixels everywhere. Default false.
+   */
+  useBrowserDecoder?: boolean;
 }
 
 /**

@@ -1,0 +1,25 @@
+/**
+ * The decoders of the formats beyond PNG and JPEG, each in its own module loaded on the first file of its format
+ * (dynamic import): a page or process that only sees PNG/JPEG never loads libwebp, libavif, libheif or the others.
+ */
+import type { ImageFormat } from './sniff.js';
+import type { RgbImage } from './types.js';
+
+export interface FormatDecoded {
+  image: RgbImage;
+  /** EXIF block whose orientation tag exif_transpose would apply (WebP's EXIF chunk). */
+  exif?: Uint8Array | null;
+  /** An orientation the container states directly (TIFF's tag, AVIF's irot/imir). */
+  orientation?: number | null;
+}
+
+export type FormatDecoder = (bytes: Uint8Array, maxPixels: number) => Promise<FormatDecoded>;
+
+export const FORMAT_DECODERS: Partial<Record<ImageFormat, () => Promise<FormatDecoder>>> = {
+  webp: () => import('./decode-webp.js').then((m) => m.decodeWebp),
+  avif: () => import('./decode-avif.js').then((m) => m.decodeAvif),
+  heic: () => import('./decode-heic.js').then((m) => m.decodeHeic),
+  gif: () => import('./decode-gif.js').then((m) => m.decodeGif),
+  bmp: () => import('./decode-bmp.js').then((m) => m.decodeBmp),
+  tiff: () => import('./decode-tiff.js').then((m) => m.decodeTiff),
+};
