@@ -3,25 +3,20 @@
  * compression, horizontal predictor, strips or tiles, 1/2/4/8/16-bit samples; greyscale (either polarity), palette,
  * RGB(A), CMYK; the Orientation tag applied as exif_transpose does.
  *
- * utif2 provides the LZW and PackBits decoders (loaded on the first TIFF); Deflate goes through fflate (Adler-32
- * checked, as zlib does); JPEG-compressed strips and tiles go through our own JPEG decoder (bit-exact with the
- * libjpeg-turbo that libtiff uses), with the JPEGTables prepended. The first IFD is read by tiff-ifd.ts (bounded:
- * utif2's own IFD reader follows counts and IFD chains without limits). How samples become RGB follows Pillow's
+ * Deflate goes through fflate (Adler-32 checked, as zlib does); LZW and PackBits through tiff-codecs.ts; JPEG-compressed
+ * strips and tiles through our own JPEG decoder (bit-exact with the libjpeg-turbo that libtiff uses), with the
+ * JPEGTables prepended. The first IFD is read by tiff-ifd.ts. utif2 was tried first and dropped: its IFD reader
+ * follows tag counts and IFD chains without limits, and its LZW decoder loops forever on some corrupt codes (the fuzz
+ * test found it), which in JS cannot be interrupted. How samples become RGB follows Pillow's
  * modes: 16-bit grey is I;16 (values clipped to 255), 16-bit RGB keeps the high byte, a palette keeps the high byte of
  * each 16-bit colormap entry, CMYK uses Pillow's cmyk2rgb, extra samples (alpha) are dropped.
  */
 import { unzlibSync } from 'fflate';
 import { decodeJpeg } from './decode-jpeg.js';
+import { lzwDecode, packBitsDecode } from './tiff-codecs.js';
 import { readFirstIfd } from './tiff-ifd.js';
 import { checkDimensions, ImageDecodeError } from './types.js';
 import type { FormatDecoded } from './format-decoders.js';
-
-interface Utif {
-  decode: {
-    _decodeLZW(data: Uint8Array, off: number, len: number, tgt: Uint8Array, toff: number, bits: number): void;
-    _decodePackBits(data: Uint8Array, off: number, len: number, tgt: Uint8Array, toff: number): number;
-  };
-}
 
 const bad = (what: string) => new ImageDecodeError(`tiff: ${what}`);
 
@@ -59,14 +54,13 @@ export async function decodeTiff(b: Uint8Array, maxPixels: number): Promise<Form
   if (compression === 7) {
     decodeJpegChunks(b, ifd.jpegTables, photometric, offsets, counts, { width, height, cw, ch, across, down, maxPixels }, out);
   } else {
-    const utif = compression === 5 || compression === 32773 ? await loadUtif() : null;
     const rowBytes = Math.ceil((cw * spp * bps) / 8);
     const toRgb = rowConverter(photometric, spp, bps, ifd.little, ifd.tags.get(320));
     for (let cy = 0; cy < down; cy++) {
       for (let cx = 0; cx < across; cx++) {
         const i = cy * across + cx;
         const rows = tiled ? ch : Math.min(ch, height - cy * ch);
-        const raw = decompress(b, offsets[i], counts?.[i], compression, rowBytes * rows, utif);
+        const raw = decompress(b, offsets[i], counts?.[i], compression, rowBytes * rows);
         if (predictor === 2) undoPredictor(raw, rowBytes, rows, spp, bps, ifd.little);
         const x0 = cx * cw;
         const w = Math.min(cw, width - x0);
@@ -79,16 +73,10 @@ export async function decodeTiff(b: Uint8Array, maxPixels: number): Promise<Form
   return { image: { width, height, data: out }, orientation: t(274) ?? null };
 }
 
-let utifPromise: Promise<Utif> | null = null;
-function loadUtif(): Promise<Utif> {
-  utifPromise ??= import('utif2').then((m) => ((m as { default?: Utif }).default ?? (m as unknown as Utif)));
-  return utifPromise;
-}
-
-function decompress(b: Uint8Array, off: number, count: number | undefined, compression: number, size: number, utif: Utif | null): Uint8Array {
+function decompress(b: Uint8Array, off: number, count: number | undefined, compression: number, size: number): Uint8Array {
   const len = count ?? size;
   if (off + len > b.length || off > b.length) throw bad('file is truncated (image data past the end)');
-  const src = b.slice(off, off + len); // own buffer at offset 0: utif2's decoders index .buffer directly
+  const src = b.subarray(off, off + len);
   const out = new Uint8Array(size);
   if (compression === 1) {
     if (len < size) throw bad('file is truncated (short uncompressed strip)');
@@ -100,14 +88,8 @@ function decompress(b: Uint8Array, off: number, count: number | undefined, compr
       throw bad(`image data is corrupt (Deflate: ${(e as Error).message})`);
     }
   } else {
-    const tgt = new Uint8Array(size + 1024); // both decoders may run a little past a short target
-    try {
-      if (compression === 5) utif!.decode._decodeLZW(src, 0, len, tgt, 0, 8);
-      else utif!.decode._decodePackBits(src, 0, len, tgt, 0);
-    } catch (e) {
-      throw bad(`image data is corrupt (${compression === 5 ? 'LZW' : 'PackBits'}: ${(e as Error).message})`);
-    }
-    out.set(tgt.subarray(0, size));
+    const n = compression === 5 ? lzwDecode(src, out) : packBitsDecode(src, out);
+    if (n < size) throw bad(`image data is truncated (${n} of ${size} bytes in a ${compression === 5 ? 'LZW' : 'PackBits'} strip)`);
   }
   return out;
 }

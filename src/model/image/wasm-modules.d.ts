@@ -8,4 +8,3 @@ declare module 'libheif-js/libheif-wasm/libheif-bundle.mjs' {
   const factory: (opts?: Record<string, unknown>) => unknown;
   export default factory;
 }
-declare module 'utif2';
