@@ -6,7 +6,7 @@ export { SiglipModel, DEFAULT_MODEL, type LoadOptions, type ModelRef, type Model
 export type { TensorData, RunOptions } from './model/siglip-runner.js';
 export { parseSiglipConfig, type SiglipConfig, type VisionConfig, type TextConfig } from './model/config.js';
 export { SiglipTokenizer } from './model/tokenizer/index.js';
-export { SiglipImageProcessor, decodeImage, resizeBicubic, type ImageInput, type RgbImage, type PreprocessorConfig } from './model/image/index.js';
+export { SiglipImageProcessor, decodeImage, resizeBicubic, ImageDecodeError, type DecodeOptions, type ImageInput, type RgbImage, type PreprocessorConfig } from './model/image/index.js';
 export { openModelSource, type HubOptions } from './model/hub/index.js';
 export { UrlSource, BlobSource, CompositeSource, type FileSource } from './model/source.js';
 export { SyntheticSource } from './model/synthetic.js';

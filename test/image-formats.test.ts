@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeBytes, decodeImage, ImageDecodeError } from '../src/model/image/index.js';
+import { lazyCodec } from '../src/model/image/wasm-load.js';
 import { expected, FORMATS, loadCases, maxDiff, readInput } from './helpers/image-cases.js';
 
 const { cases, blob } = loadCases(FORMATS);
@@ -51,6 +52,17 @@ describe('format decoding around the edges', () => {
     for (const name of ['webp_lossy_61x47.webp', 'avif_420_61x47.avif', 'heic_61x47.heic', 'gif_p_23x17.gif', 'bmp_24_23x17.bmp', 'tiff_lzw.tif']) {
       await expect(decodeImage(file(name), { maxPixels: 100 }), name).rejects.toThrow(/above the limit of 100/);
     }
+  });
+
+  it('a decoder package that is not installed (libheif-js is optional) gets an error naming it, and a later retry', async () => {
+    let calls = 0;
+    const load = lazyCodec('heic', 'libheif-js', async () => {
+      calls++;
+      throw new Error("Cannot find package 'libheif-js' imported from decode-heic.js");
+    });
+    await expect(load()).rejects.toThrow(/heic: its decoder \(the npm package libheif-js\) is not available: install it with `npm install libheif-js`/);
+    await expect(load()).rejects.toThrow(ImageDecodeError);
+    expect(calls).toBe(2);
   });
 
   it('errors name the input and the format', async () => {

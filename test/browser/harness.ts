@@ -77,7 +77,9 @@ export function requireChromium(): void {
 const BROWSER_BUILD: BuildOptions = {
   bundle: true,
   format: 'esm',
-  loader: { '.wgsl': 'text' },
+  loader: { '.wgsl': 'text', '.wasm': 'binary' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
   logLevel: 'warning',
   target: 'es2022',
@@ -90,8 +92,8 @@ const BROWSER_BUILD: BuildOptions = {
 export async function buildBrowserBundles(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'siglip-browser-dist-'));
   await Promise.all([
-    build({ ...BROWSER_BUILD, entryPoints: ['src/browser.ts'], outfile: join(dir, 'siglip-webgpu.browser.js') }),
-    build({ ...BROWSER_BUILD, entryPoints: ['demo/main.ts'], outfile: join(dir, 'demo', 'main.js') }),
+    build({ ...BROWSER_BUILD, entryPoints: { 'siglip-webgpu.browser': 'src/browser.ts' }, outdir: dir }),
+    build({ ...BROWSER_BUILD, entryPoints: { main: 'demo/main.ts' }, outdir: join(dir, 'demo') }),
   ]);
   writeFileSync(join(dir, 'blank.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>siglip-webgpu test page</title>\n');
   return dir;

@@ -72,7 +72,9 @@ function walk(b: Uint8Array, maxPixels: number): FirstFrame {
 
 export async function decodeGif(bytes: Uint8Array, maxPixels: number): Promise<FormatDecoded> {
   const f = walk(bytes, maxPixels);
-  const { parseGIF, decompressFrame } = await import('gifuct-js');
+  // CommonJS: its exports object is the namespace's `default` in Node and in a browser bundle's lazy chunk alike.
+  const mod = await import('gifuct-js');
+  const { parseGIF, decompressFrame } = ((mod as { default?: unknown }).default ?? mod) as typeof import('gifuct-js');
   const head = new Uint8Array(f.end + 1);
   head.set(bytes.subarray(0, f.end));
   head[f.end] = 0x3b; // trailer

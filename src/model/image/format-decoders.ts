@@ -1,3 +1,4 @@
+/// <reference path="./wasm-modules.d.ts" />
 /**
  * The decoders of the formats beyond PNG and JPEG, each in its own module loaded on the first file of its format
  * (dynamic import): a page or process that only sees PNG/JPEG never loads libwebp, libavif, libheif or the others.
