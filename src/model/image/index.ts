@@ -1,5 +1,6 @@
 /**
- * Image input for SigLIP: decoding (PNG/JPEG bit-exact with PIL on every platform), EXIF orientation, PIL-exact
+ * Image input for SigLIP: decoding (PNG, JPEG, WebP, AVIF, HEIC, GIF, BMP, TIFF with PIL's pixels on every platform;
+ * see decode.ts), EXIF orientation, PIL-exact
  * resizing and SiglipImageProcessor's rescale/normalize. See decode.ts and image-processor.ts for what matches
  * transformers and where we differ.
  */
