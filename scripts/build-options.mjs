@@ -1,9 +1,12 @@
+import { readFile } from 'node:fs/promises';
+
 // The esbuild options of the distributable files, in one place: scripts/build.mjs builds the package with them and
 // the real-browser tests (test/browser/harness.ts) build the browser bundle with the same ones, so the tests run
 // exactly what is published.
 
-/** Every bundle: ESM, shaders imported as text (loader .wgsl → text), so each bundle carries its WGSL. */
-export const COMMON = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, logLevel: 'warning', target: 'es2022' };
+/** Every bundle: ESM, shaders imported as text (loader .wgsl → text), so each bundle carries its WGSL; .wasm imports
+ *  (the image decoders', reached only in browsers: src/model/image/wasm-load.ts) become bytes in their lazy chunk. */
+export const COMMON = { bundle: true, format: 'esm', loader: { '.wgsl': 'text', '.wasm': 'binary' }, logLevel: 'warning', target: 'es2022' };
 
 /**
  * Node-only code never reaches the browser bundle. The library reaches it only through dynamic imports behind
@@ -26,5 +29,25 @@ export const nodeOnlyStubs = {
   },
 };
 
-/** The browser build of the library (and of the demo): self-contained, no import left (see nodeOnlyStubs). */
-export const BROWSER = { ...COMMON, platform: 'browser', plugins: [nodeOnlyStubs] };
+/**
+ * The WebAssembly decoders' Emscripten glue names its .wasm file as `new URL("x.wasm", import.meta.url)`, a pattern
+ * webpack and Vite take for an asset to copy — and fail on, since the package ships the bytes inside the decoder's
+ * chunk instead. We hand the glue a compiled module (src/model/image/wasm-load.ts), so that URL is never fetched:
+ * the plugin leaves the bare file name in its place.
+ */
+export const wasmUrlsInline = {
+  name: 'wasm-urls-inline',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]@jsquash[\\/].*\.js$/ }, async (args) => {
+      const src = await readFile(args.path, 'utf8');
+      return { contents: src.replace(/new URL\((["'])([\w.-]+\.wasm)\1,\s*import\.meta\.url\)(\.href)?/g, '$1$2$1'), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * The browser build of the library (and of the demo): no import of anything outside it (see nodeOnlyStubs); split at
+ * dynamic imports, so the image decoders of WebP, AVIF, HEIC, GIF, BMP and TIFF (with their WebAssembly inline) are
+ * chunks fetched, relative to the entry, only when a file of that format arrives. Needs `outdir`.
+ */
+export const BROWSER = { ...COMMON, platform: 'browser', plugins: [nodeOnlyStubs, wasmUrlsInline], splitting: true, chunkNames: 'chunks/[name]-[hash]' };

@@ -4,14 +4,18 @@
 //   dist/siglip-webgpu.browser.js the library for browsers and bundlers (ESM, self-contained: no import of `webgpu`,
 //                                 of node: modules or of anything else) — exports "browser" and "default"
 //   dist/cli.js                   the CLI (ESM; commander and cli-progress bundled) — bin
-//   dist/chunks/                  code dist/index.js and dist/cli.js share (the library), split by esbuild
+//   dist/lib/                     code dist/index.js and dist/cli.js share (the library), split by esbuild
+//   dist/chunks/                  the browser entry's lazily loaded parts: the image decoders of WebP, AVIF, HEIC,
+//                                 GIF, BMP and TIFF (WebAssembly inline), fetched only when a file of that format
+//                                 arrives
 //   dist/types/                   .d.ts of both entries (index.d.ts, browser.d.ts and what they reference)
 // No source maps in the package: they would double its size, and the bundles are unminified ESM whose stack traces
 // read as they are (esbuild marks every module with a `// src/…` comment). The demo keeps its map.
 // Options:
 //   --no-types   skip the declarations (tsc takes a few seconds)
-//   --demo       also dist/demo/main.js, the browser demo's script (demo/main.ts with the library bundled in; served
-//                with demo/index.html and demo/style.css by scripts/serve-demo.mjs: `npm run demo`). Not packed.
+//   --demo       also dist/demo/main.js (and dist/demo/chunks/), the browser demo's script (demo/main.ts with the
+//                library bundled in; served with demo/index.html and demo/style.css by scripts/serve-demo.mjs:
+//                `npm run demo`). Not packed.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
@@ -34,14 +38,15 @@ await Promise.all([
     entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
     outdir: 'dist',
     splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
+    chunkNames: 'lib/[name]-[hash]',
     platform: 'node',
-    external: dependencies,
+    // In Node the decoders' WebAssembly is read from node_modules at run time (wasm-load.ts): never inlined here.
+    external: [...dependencies, '*.wasm', 'libheif-js', 'libheif-js/*'],
     // Bundled CommonJS dependencies (commander, cli-progress) call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __siglipRequire } from 'node:module'; const require = __siglipRequire(import.meta.url);" },
   }),
-  build({ ...BROWSER, entryPoints: ['src/browser.ts'], outfile: 'dist/siglip-webgpu.browser.js' }),
-  demo && build({ ...BROWSER, entryPoints: ['demo/main.ts'], outfile: 'dist/demo/main.js', sourcemap: true }),
+  build({ ...BROWSER, entryPoints: { 'siglip-webgpu.browser': 'src/browser.ts' }, outdir: 'dist' }),
+  demo && build({ ...BROWSER, entryPoints: { main: 'demo/main.ts' }, outdir: 'dist/demo', sourcemap: true }),
 ]);
 chmodSync('dist/cli.js', 0o755);
 if (!noTypes) execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

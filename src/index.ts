@@ -11,7 +11,7 @@ export type { TensorData, RunOptions } from './model/siglip-runner.js';
 export { CheckpointError, InputError, NonFiniteOutputError, type CheckpointErrorDetails } from './model/errors.js';
 export { parseSiglipConfig, type SiglipConfig, type VisionConfig, type TextConfig } from './model/config.js';
 export { SiglipTokenizer } from './model/tokenizer/index.js';
-export { SiglipImageProcessor, decodeImage, resizeBicubic, ImageDecodeError, type ImageInput, type RgbImage, type PreprocessorConfig } from './model/image/index.js';
+export { SiglipImageProcessor, decodeImage, resizeBicubic, ImageDecodeError, type DecodeOptions, type ImageInput, type RgbImage, type PreprocessorConfig } from './model/image/index.js';
 export { openModelSource, HubError, HubHttpError, HubUnreachableError, HubDownloadError, UnsafeHubValueError, CachePathError, type HubOptions } from './model/hub/index.js';
 export { UrlSource, BlobSource, CompositeSource, type FileSource } from './model/source.js';
 export { SyntheticSource } from './model/synthetic.js';

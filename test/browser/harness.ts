@@ -82,8 +82,8 @@ const BROWSER_BUILD = { ...BROWSER, sourcemap: true } as const;
 export async function buildBrowserBundles(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'siglip-browser-dist-'));
   await Promise.all([
-    build({ ...BROWSER_BUILD, entryPoints: ['src/browser.ts'], outfile: join(dir, 'siglip-webgpu.browser.js') }),
-    build({ ...BROWSER_BUILD, entryPoints: ['demo/main.ts'], outfile: join(dir, 'demo', 'main.js') }),
+    build({ ...BROWSER_BUILD, entryPoints: { 'siglip-webgpu.browser': 'src/browser.ts' }, outdir: dir }),
+    build({ ...BROWSER_BUILD, entryPoints: { main: 'demo/main.ts' }, outdir: join(dir, 'demo') }),
   ]);
   writeFileSync(join(dir, 'blank.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>siglip-webgpu test page</title>\n');
   return dir;

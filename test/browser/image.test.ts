@@ -1,82 +1,68 @@
 /**
- * The image module in a browser: the esbuild browser bundle must not load node:* at startup, and in Chromium
- * (when installed; skipped otherwise) bytes/Blob inputs must give exactly the Node/PIL pixels, canvas inputs
- * (ImageData, ImageBitmap, OffscreenCanvas) their stored RGB, WebP the PIL pixels through createImageBitmap, and
- * the full preprocessing transformers' pixel_values.
+ * The image module in a browser: the browser bundle must not load node:* at startup nor carry the format decoders in
+ * its main file, and in Chromium (the served bundle with its lazy chunks, as a page loads it) every format we read
+ * must give exactly the pixels Node gives (the same decoders: our JS for PNG/JPEG/GIF/BMP/TIFF, the same WebAssembly
+ * builds of libwebp/libavif/libheif), so a photo gets the same embedding in both; canvas inputs (ImageData,
+ * ImageBitmap, OffscreenCanvas) their stored RGB; the browser's own decoder only with `useBrowserDecoder`; and the
+ * full preprocessing transformers' pixel_values.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expected, FIXTURES, loadCases, maxDiff, readInput } from '../helpers/image-cases.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { decodeImage } from '../../src/model/image/index.js';
+import { expected, FIXTURES, FORMATS, loadCases, maxDiff, readInput } from '../helpers/image-cases.js';
 import { readSafetensors } from '../helpers/safetensors-read.js';
-
-async function bundle(format: 'esm' | 'iife'): Promise<string> {
-  const out = await build({
-    entryPoints: ['src/model/image/index.ts'],
-    bundle: true,
-    platform: 'browser',
-    format,
-    globalName: format === 'iife' ? 'SiglipImage' : undefined,
-    write: false,
-    logLevel: 'silent',
-    external: ['node:*'],
-  });
-  return out.outputFiles[0].text;
-}
+import { useBrowserEnv } from './harness.js';
 
 describe('browser bundle of src/model/image', () => {
-  it('has no static node: import; file paths load node:fs lazily', async () => {
-    const js = await bundle('esm');
-    expect(js).not.toMatch(/^\s*import\s[^(]*?from\s*["']node:/m);
-    expect(js).not.toMatch(/^\s*import\s*["']node:/m);
-    expect(js).toContain('import("node:fs/promises")');
+  it('has no static node: import, loads node:fs lazily, and keeps the format decoders in lazy chunks', async () => {
+    const out = await build({
+      entryPoints: { image: 'src/model/image/index.ts' },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      splitting: true,
+      outdir: '/virtual',
+      write: false,
+      logLevel: 'silent',
+      loader: { '.wasm': 'binary' },
+      external: ['node:*'],
+    });
+    const main = out.outputFiles.find((f) => f.path.endsWith('/image.js'))!.text;
+    expect(main).not.toMatch(/^\s*import\s[^(]*?from\s*["']node:/m);
+    expect(main).not.toMatch(/^\s*import\s*["']node:/m);
+    expect(main).toContain('import("node:fs/promises")');
+    for (const name of ['decode-webp', 'decode-avif', 'decode-heic', 'decode-gif', 'decode-bmp', 'decode-tiff']) {
+      expect(main, name).toMatch(new RegExp(`import\\("\\./chunks/${name}-[A-Z0-9]+\\.js"\\)|import\\("\\./${name}-[A-Z0-9]+\\.js"\\)`));
+    }
+    expect(main.length, 'main file size').toBeLessThan(150_000);
   });
 });
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 
 describe('in Chromium', () => {
-  let browser: Browser;
   let page: Page;
   const { cases, blob } = loadCases();
-
-  beforeAll(async () => {
-    // A missing browser fails the suite (with what to do) rather than skipping it.
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium, or bash scripts/setup-browser.sh), or set CHROMIUM_PATH`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    page = await browser.newPage();
-    await page.addScriptTag({ content: await bundle('iife') });
-    // Small helpers inside the page: base64 in and out.
-    await page.evaluate(() => {
-      const w = window as unknown as Record<string, unknown>;
-      w.fromB64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-      w.toB64 = (u: Uint8Array) => {
-        let s = '';
-        for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000));
-        return btoa(s);
-      };
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
+  const formats = loadCases(FORMATS);
+  useBrowserEnv(async (env) => {
+    page = await env.libraryPage();
   });
 
-  /** Decodes `bytes` in the page through `how` and returns [width, height, rgb]. */
-  async function decodeInPage(bytes: Uint8Array, how: 'blob' | 'bytes' | 'bitmap' | 'imagedata' | 'offscreen') {
+  type How = 'blob' | 'bytes' | 'bitmap' | 'imagedata' | 'offscreen' | 'browser-decoder';
+  /** Decodes `bytes` in the page through `how` and returns its RGB. */
+  async function decodeInPage(bytes: Uint8Array, how: How) {
     const r = await page.evaluate(
       async ([data, how]) => {
         const w = window as unknown as Record<string, any>;
-        const { decodeImage } = w.SiglipImage;
+        const { decodeImage } = w.siglip;
         const u: Uint8Array<ArrayBuffer> = w.fromB64(data);
-        let input: unknown;
-        if (how === 'bytes') input = u;
-        else if (how === 'blob') input = new Blob([u]);
-        else {
+        let input: unknown = u;
+        if (how === 'blob') input = new Blob([u]);
+        else if (how === 'bitmap' || how === 'imagedata' || how === 'offscreen') {
           const bmp = await createImageBitmap(new Blob([u]), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
           if (how === 'bitmap') input = bmp;
           else {
@@ -86,11 +72,16 @@ describe('in Chromium', () => {
             input = how === 'offscreen' ? c : ctx.getImageData(0, 0, bmp.width, bmp.height);
           }
         }
-        const img = await decodeImage(input);
-        return [img.width, img.height, w.toB64(img.data)] as [number, number, string];
+        try {
+          const img = await decodeImage(input, how === 'browser-decoder' ? { useBrowserDecoder: true } : {});
+          return [img.width, img.height, w.toB64(img.data)] as [number, number, string];
+        } catch (e) {
+          return [0, 0, `${(e as Error).name}: ${(e as Error).message}`] as [number, number, string];
+        }
       },
       [b64(bytes), how] as const,
     );
+    if (r[0] === 0) throw new Error(`in the page: ${r[2]}`);
     return { width: r[0], height: r[1], data: unb64(r[2]) };
   }
 
@@ -98,6 +89,7 @@ describe('in Chromium', () => {
     'inputs/jpeg_160x120_q75_s2.jpg',
     'inputs/jpeg_161x119_q85_s2_prog.jpg',
     'inputs/jpeg_cmyk.jpg',
+    'inputs/jpeg_arith.jpg',
     'inputs/png_ct3_d2_adam7_13x9.png',
     'inputs/png_ct0_d16_13x9.png',
     'inputs/exif_jpeg_6.jpg',
@@ -114,6 +106,18 @@ describe('in Chromium', () => {
     });
   }
 
+  it('every WebP, AVIF, HEIC, GIF, BMP, TIFF and arithmetic JPEG fixture: the same pixels as in Node', async () => {
+    expect(formats.cases.length).toBeGreaterThan(60);
+    for (const c of formats.cases) {
+      const bytes = readInput(c);
+      const node = await decodeImage(bytes);
+      const img = await decodeInPage(bytes, 'blob');
+      expect([img.width, img.height], c.input).toEqual([node.width, node.height]);
+      expect(maxDiff(img.data, node.data).max, `${c.input}: browser vs Node`).toBe(0);
+      expect(maxDiff(img.data, expected(formats.blob, c.decoded!)).max, `${c.input}: vs reference`).toBeLessThanOrEqual(c.max_tolerance ?? c.tolerance!);
+    }
+  });
+
   it('ImageBitmap, ImageData and OffscreenCanvas of an opaque PNG give its RGB', async () => {
     const c = cases.find((x) => x.input === 'inputs/resize_61x47.png')!;
     for (const how of ['bitmap', 'imagedata', 'offscreen'] as const) {
@@ -123,11 +127,13 @@ describe('in Chromium', () => {
     }
   });
 
-  it('lossless WebP goes through createImageBitmap and matches PIL', async () => {
+  it('lossless WebP matches PIL through our libwebp and through createImageBitmap (useBrowserDecoder)', async () => {
     const c = cases.find((x) => x.input === 'inputs/browser_lossless.webp')!;
-    const img = await decodeInPage(readInput(c), 'blob');
-    expect([img.width, img.height]).toEqual([c.width, c.height]);
-    expect(maxDiff(img.data, expected(blob, c.decoded!)).max).toBe(0);
+    for (const how of ['blob', 'browser-decoder'] as const) {
+      const img = await decodeInPage(readInput(c), how);
+      expect([img.width, img.height]).toEqual([c.width, c.height]);
+      expect(maxDiff(img.data, expected(blob, c.decoded!)).max, how).toBe(0);
+    }
   });
 
   it('preprocess in the browser equals transformers pixel_values (cats 224)', async () => {
@@ -136,7 +142,7 @@ describe('in Chromium', () => {
     const [shape, data] = await page.evaluate(
       async ([cfg, data]) => {
         const w = window as unknown as Record<string, any>;
-        const proc = w.SiglipImage.SiglipImageProcessor.fromConfig(cfg);
+        const proc = w.siglip.SiglipImageProcessor.fromConfig(cfg);
         const r = await proc.preprocess([new Blob([w.fromB64(data)])]);
         return [r.shape, w.toB64(new Uint8Array(r.pixelValues.buffer))] as [number[], string];
       },

@@ -115,6 +115,20 @@ describe('siglip-webgpu CLI', () => {
     expect(worst).toBeLessThanOrEqual(2 / 255);
   });
 
+  test('preprocess reads WebP, AVIF, HEIC, GIF, BMP and TIFF through the bundled CLI, as the library does', async () => {
+    const { SiglipImageProcessor } = await import('../../src/model/image/index.js');
+    const files = ['webp_anim.webp', 'avif_420_61x47.avif', 'heic_61x47.heic', 'gif_interlaced.gif', 'bmp_rle4.bmp', 'tiff_tiled_jpeg.tif'];
+    const paths = files.map((f) => join(FIXTURES, 'formats', 'inputs', f));
+    const out = join(tmp, 'pv-formats.safetensors');
+    const r = await cli(['preprocess', '--model', tiny, ...paths.flatMap((p) => ['--image', p]), '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const got = readSafetensors(out).pixel_values!;
+    const cfg = JSON.parse(readFileSync(join(tiny, 'preprocessor_config.json'), 'utf8'));
+    const lib = await SiglipImageProcessor.fromConfig(cfg).preprocess(paths);
+    expect(got.shape).toEqual(lib.shape);
+    expect(Array.from(got.data as Float32Array)).toEqual(Array.from(lib.pixelValues));
+  });
+
   test('classify and embed on a local model', async () => {
     const r = await cli(['classify', join(FIXTURES, 'images/cats.png'), '--labels', '2 cats,2 dogs', '--model', tiny, '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -16,7 +16,8 @@ export function buildCli(): Promise<unknown> {
     format: 'esm',
     platform: 'node',
     loader: { '.wgsl': 'text' },
-    external: ['webgpu'],
+    // As scripts/build.mjs: image decoders' WebAssembly is read from node_modules at run time in Node.
+    external: ['webgpu', '*.wasm', 'libheif-js/*'],
     logLevel: 'silent',
     banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
   });

@@ -1,4 +1,7 @@
-/** Loads the PIL reference cases written by scripts/gen-preprocess-cases.py (test/fixtures/preprocess/generated). */
+/**
+ * Loads the PIL reference cases written by scripts/gen-preprocess-cases.py (test/fixtures/preprocess/generated) and
+ * scripts/gen-format-cases.py (test/fixtures/formats: the formats beyond PNG/JPEG).
+ */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'fflate';
@@ -6,6 +9,7 @@ import type { RgbImage } from '../../src/model/image/index.js';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 export const GENERATED = join(FIXTURES, 'preprocess', 'generated');
+export const FORMATS = join(FIXTURES, 'formats');
 
 export interface Slice {
   offset: number;
@@ -28,25 +32,32 @@ export interface ImageCase {
   orientation?: number;
   resizes: ResizeRef[];
   error?: string;
+  /** test/fixtures/formats only: the container format, how the reference was made, the allowed difference. */
+  format?: string;
+  reference?: string;
+  tolerance?: number;
+  max_tolerance?: number;
 }
 
-let cache: { cases: ImageCase[]; blob: Uint8Array } | null = null;
+const cache = new Map<string, { cases: ImageCase[]; blob: Uint8Array }>();
 
-export function loadCases(): { cases: ImageCase[]; blob: Uint8Array } {
-  if (!cache) {
-    const meta = JSON.parse(readFileSync(join(GENERATED, 'cases.json'), 'utf8')) as { cases: ImageCase[] };
-    const blob = gunzipSync(new Uint8Array(readFileSync(join(GENERATED, 'expected.bin.gz'))));
-    cache = { cases: meta.cases, blob };
+export function loadCases(dir = GENERATED): { cases: ImageCase[]; blob: Uint8Array } {
+  let c = cache.get(dir);
+  if (!c) {
+    const meta = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as { cases: ImageCase[] };
+    const blob = gunzipSync(new Uint8Array(readFileSync(join(dir, 'expected.bin.gz'))));
+    c = { cases: meta.cases, blob };
+    cache.set(dir, c);
   }
-  return cache;
+  return c;
 }
 
 export function expected(blob: Uint8Array, s: Slice): Uint8Array {
   return blob.subarray(s.offset, s.offset + s.length);
 }
 
-export function readInput(c: ImageCase): Uint8Array {
-  return new Uint8Array(readFileSync(join(GENERATED, c.input!)));
+export function readInput(c: ImageCase, dir = c.format ? FORMATS : GENERATED): Uint8Array {
+  return new Uint8Array(readFileSync(join(dir, c.input!)));
 }
 
 /** The generator's "pattern1" (same integer formula as synthetic_pattern in the script). */

@@ -1,8 +1,8 @@
 /**
- * Browser-only inputs: ImageData, ImageBitmap, <img>, <canvas>, OffscreenCanvas, and encoded formats we do not
- * decode ourselves (WebP, GIF, BMP, AVIF) through createImageBitmap.
+ * Browser-only inputs: ImageData, ImageBitmap, <img>, <canvas>, OffscreenCanvas, and encoded bytes through
+ * createImageBitmap — only when asked (`useBrowserDecoder`) or for a format we do not read (ICO).
  *
- * Exact parity with PIL is guaranteed only for bytes/Blob/URL inputs in PNG or JPEG, which our own decoders read.
+ * Parity with PIL holds for bytes/Blob/URL inputs, which our own decoders read (decode.ts), not for this path.
  * Pixels that come through a canvas can differ: the browser may colour-manage (ICC profiles, display colour space)
  * and canvases store premultiplied alpha, so RGB under partly transparent pixels is rounded (PIL keeps it as is).
  * We ask createImageBitmap for `colorSpaceConversion: 'none'` and `premultiplyAlpha: 'none'` to limit this.

@@ -8,9 +8,12 @@
  * by nature; ISLOW IDCT, fancy upsampling and the integer YCbCr tables are integer algorithms) makes the output
  * identical, so preprocessing matches transformers bit for bit.
  *
- * Supported: baseline/extended sequential and progressive Huffman JPEG, 8-bit, 1 (grey), 3 (YCbCr or RGB) or
- * 4 (CMYK/YCCK, Adobe) components, any integral sampling factors, restart intervals.
- * Not supported (clear error): arithmetic coding, lossless, hierarchical, 12-bit (PIL refuses 12-bit too).
+ * Supported: baseline/extended sequential and progressive JPEG, Huffman or arithmetic coding (jpeg-arith.ts), 8-bit,
+ * 1 (grey), 3 (YCbCr or RGB) or 4 (CMYK/YCCK, Adobe) components, any integral sampling factors, restart intervals.
+ * Not supported (clear error): lossless, hierarchical, 12-bit (PIL refuses 12-bit too).
+ * Corrupt entropy-coded data is refused with an ImageDecodeError, where libjpeg conceals the damage (grey or
+ * repeated blocks) and Pillow returns that image with a warning: a clear error keeps a damaged photo out of an index
+ * instead of embedding its concealment.
  * Known difference from libjpeg: a progressive file whose scans leave low AC coefficients incomplete gets
  * libjpeg's inter-block smoothing; we do not smooth (complete files, i.e. all normal ones, are unaffected).
  */
@@ -18,6 +21,7 @@ import { buildHuffmanTable, type HuffmanTable } from './jpeg-bits.js';
 import { checkRatio, cmykToRgb, upsamplePlane, yccToRgb } from './jpeg-color.js';
 import { idctBlock } from './jpeg-idct.js';
 import { readJpegStructure, type JpegStructure } from './jpeg-markers.js';
+import { decodeArithScan, defaultConditioning } from './jpeg-arith.js';
 import { decodeScan, NATURAL_ORDER, type JpegComponent, type JpegFrame } from './jpeg-scan.js';
 import { ImageDecodeError, type RgbImage } from './types.js';
 
@@ -27,13 +31,21 @@ export interface DecodedJpeg {
   exif: Uint8Array | null;
 }
 
-export function decodeJpeg(data: Uint8Array, maxPixels: number): DecodedJpeg {
+export interface JpegOptions {
+  /** A 3-component file's colour space when the container says it (TIFF's Photometric tag, as libtiff tells libjpeg),
+   *  instead of libjpeg's guess from the JFIF/Adobe markers and component ids. */
+  colorSpace?: 'rgb' | 'ycc';
+}
+
+export function decodeJpeg(data: Uint8Array, maxPixels: number, opts: JpegOptions = {}): DecodedJpeg {
   const st = readJpegStructure(data, maxPixels);
   const frame = makeFrame(st);
   const quant: (Uint16Array | undefined)[] = [];
   const dcTables: (HuffmanTable | undefined)[] = [];
   const acTables: (HuffmanTable | undefined)[] = [];
   let restartInterval = 0;
+  const arithmetic = st.frame.marker === 0xc9 || st.frame.marker === 0xca;
+  const cond = defaultConditioning();
   const corrupt = (what: string) => new ImageDecodeError(`jpeg: corrupt ${what}`);
 
   for (const seg of st.segments) {
@@ -63,6 +75,22 @@ export function decodeJpeg(data: Uint8Array, maxPixels: number): DecodedJpeg {
         (tc === 0 ? dcTables : acTables)[th] = table;
         p += 17 + n;
       }
+    } else if (marker === 0xcc) {
+      // DAC: arithmetic conditioning (T.81 B.2.4.3): DC bounds L ≤ U per table, AC threshold K per table.
+      for (let p = start; p + 2 <= end; p += 2) {
+        const tc = data[p] >> 4;
+        const tb = data[p] & 15;
+        const cs = data[p + 1];
+        if (tc > 1 || tb > 3) throw corrupt('arithmetic conditioning (DAC)');
+        if (tc === 0) {
+          cond.dcL[tb] = cs & 15;
+          cond.dcU[tb] = cs >> 4;
+          if (cond.dcL[tb] > cond.dcU[tb]) throw corrupt('arithmetic conditioning (DAC: L > U)');
+        } else {
+          if (cs < 1 || cs > 63) throw corrupt('arithmetic conditioning (DAC: K out of range)');
+          cond.acK[tb] = cs;
+        }
+      }
     } else if (marker === 0xdd) {
       if (end - start < 2) throw corrupt('restart interval (DRI)');
       restartInterval = (data[start] << 8) | data[start + 1];
@@ -89,12 +117,20 @@ export function decodeJpeg(data: Uint8Array, maxPixels: number): DecodedJpeg {
       }
       if (ns > 1 && blocksPerMcu > 10) throw corrupt('scan header (more than 10 blocks per MCU)');
       const q = start + 1 + 2 * ns;
+      if (arithmetic) {
+        const sel = comps.map((_, i) => data[start + 2 + 2 * i]);
+        decodeArithScan(data.subarray(0, seg.dataEnd), end, frame, {
+          comps, dcTbl: sel.map((x) => x >> 4), acTbl: sel.map((x) => x & 15), ss: data[q], se: data[q + 1],
+          ah: data[q + 2] >> 4, al: data[q + 2] & 15, restartInterval, cond,
+        });
+        continue;
+      }
       decodeScan(data.subarray(0, seg.dataEnd), end, frame, {
         comps, dc, ac, ss: data[q], se: data[q + 1], ah: data[q + 2] >> 4, al: data[q + 2] & 15, restartInterval,
       });
     }
   }
-  return { image: toRgb(st, frame), exif: st.exif };
+  return { image: toRgb(st, frame, opts.colorSpace), exif: st.exif };
 }
 
 function makeFrame(st: JpegStructure): JpegFrame {
@@ -118,7 +154,7 @@ function makeFrame(st: JpegStructure): JpegFrame {
       coefBits: new Int8Array(64).fill(-1),
     };
   });
-  return { progressive: f.marker === 0xc2, width: f.width, height: f.height, maxH, maxV, mcusX, mcusY, components };
+  return { progressive: f.marker === 0xc2 || f.marker === 0xca, width: f.width, height: f.height, maxH, maxV, mcusX, mcusY, components };
 }
 
 /** IDCT of every block of a component into a plane whose rows are `bw * 8` samples apart. */
@@ -136,7 +172,7 @@ function componentPlane(c: JpegComponent): Uint8Array {
   return out;
 }
 
-function toRgb(st: JpegStructure, frame: JpegFrame): RgbImage {
+function toRgb(st: JpegStructure, frame: JpegFrame, colorSpace?: 'rgb' | 'ycc'): RgbImage {
   const { width, height, components } = frame;
   const full = components.map((c) =>
     upsamplePlane(
@@ -157,7 +193,7 @@ function toRgb(st: JpegStructure, frame: JpegFrame): RgbImage {
     const g = full[0];
     for (let i = 0, o = 0; i < g.length; i++, o += 3) out[o] = out[o + 1] = out[o + 2] = g[i];
   } else if (full.length === 3) {
-    if (colorSpace3(st, frame) === 'rgb') {
+    if ((colorSpace ?? colorSpace3(st, frame)) === 'rgb') {
       for (let i = 0, o = 0; i < full[0].length; i++, o += 3) {
         out[o] = full[0][i];
         out[o + 1] = full[1][i];

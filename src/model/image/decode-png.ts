@@ -88,9 +88,8 @@ function unfilter(type: number, row: Uint8Array, prev: Uint8Array | null, bpp: n
 /** Builds the per-pixel writer for a colour type / depth: row bytes → RGB at given output offsets. */
 function makeRowConverter(h: PngHeader, palette: Uint8Array | null) {
   const { colorType: ct, bitDepth: bd } = h;
-  // Entries the PLTE chunk leaves out keep PIL's default palette, a grey ramp (index i → (i, i, i)).
+  // Indices past the PLTE entries are black, as in current Pillow (>= 10; Pillow 9.4 kept a grey ramp there).
   const pal = new Uint8Array(768);
-  for (let i = 0; i < 768; i++) pal[i] = (i / 3) | 0;
   if (palette) pal.set(palette.subarray(0, Math.min(768, palette.length - (palette.length % 3))));
   // PIL unpacks sub-byte grey by scaling to 0..255 ("1": 0/255, "L;2": ×85, "L;4": ×17); palette indices are raw.
   const greyScale = bd === 1 ? 255 : bd === 2 ? 85 : bd === 4 ? 17 : 1;
@@ -142,6 +141,38 @@ function makeRowConverter(h: PngHeader, palette: Uint8Array | null) {
   };
 }
 
+/**
+ * zlib's Adler-32 of the inflated data (fflate does not check it): data that is corrupt but still inflates would
+ * otherwise give wrong pixels without a word, where Pillow (zlib) refuses with "broken data stream". The checksum is
+ * the last 4 bytes of the zlib stream, which ends the IDAT data in every normal file.
+ */
+function checkAdler32(idat: Uint8Array[], out: Uint8Array): void {
+  const tail = new Uint8Array(4);
+  let need = 4;
+  for (let i = idat.length - 1; i >= 0 && need > 0; i--) {
+    const c = idat[i];
+    const n = Math.min(need, c.length);
+    tail.set(c.subarray(c.length - n), need - n);
+    need -= n;
+  }
+  if (need > 0) throw new ImageDecodeError('png: image data is truncated (no zlib checksum)');
+  let a = 1;
+  let b = 0;
+  for (let i = 0; i < out.length; ) {
+    const end = Math.min(out.length, i + 5552); // the largest run before the sums must be reduced (zlib's NMAX)
+    for (; i < end; i++) {
+      a += out[i];
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  const want = ((tail[0] << 24) | (tail[1] << 16) | (tail[2] << 8) | tail[3]) >>> 0;
+  if (((b << 16) | a) >>> 0 !== want) {
+    throw new ImageDecodeError('png: image data is corrupt (zlib checksum mismatch: broken data stream)');
+  }
+}
+
 export function decodePng(data: Uint8Array, maxPixels: number): DecodedPng {
   const st = readPngStructure(data, maxPixels);
   const h = st.header;
@@ -157,6 +188,7 @@ export function decodePng(data: Uint8Array, maxPixels: number): DecodedPng {
   if (got.length < expected) {
     throw new ImageDecodeError(`png: image data is truncated (${got.length} of ${expected} bytes after decompression)`);
   }
+  checkAdler32(st.idat, got);
   const bpp = Math.max(1, (CHANNELS[h.colorType] * h.bitDepth) >> 3);
   const convert = makeRowConverter(h, st.palette);
   const out = new Uint8Array(h.width * h.height * 3);

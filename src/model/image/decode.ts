@@ -3,17 +3,22 @@
  * `PIL.Image.open` → `ImageOps.exif_transpose` → `convert("RGB")` (alpha dropped, not composited; palettes
  * expanded; grey replicated).
  *
- * PNG and JPEG bytes are decoded by our own JS code (decode-png.ts, decode-jpeg.ts) on every platform, so the
- * pixels do not depend on the browser or OS decoder and equal PIL's. EXIF orientation is applied by default to
- * encoded inputs (option `applyExifOrientation: false` turns it off); pixel inputs are used as they are.
- * Other formats: in a browser, through createImageBitmap (not bit-exact); in Node, an error naming the format.
- * Size limits are checked from the header before any pixel memory is allocated (types.ts DEFAULT_MAX_PIXELS).
+ * Every format is decoded by code that ships with the library, the same in Node and in browsers, so a photo gets the
+ * same pixels (and embedding) everywhere: PNG and JPEG by our own JS decoders (decode-png.ts, decode-jpeg.ts,
+ * bit-exact with Pillow, synchronous); WebP, AVIF, HEIC (WebAssembly builds of libwebp, libavif, libheif), GIF, BMP
+ * and TIFF by modules loaded on the first file of their format (format-decoders.ts), so only `decodeImage` (async)
+ * reads those. The browser's own decoder (createImageBitmap, whose pixels differ by browser and OS) is used only when
+ * asked (`useBrowserDecoder: true`) and for formats we do not decode (ICO).
+ * EXIF orientation is applied by default to encoded inputs (option `applyExifOrientation: false` turns it off);
+ * pixel inputs are used as they are. Size limits are checked from each format's header before any pixel memory is
+ * allocated (types.ts DEFAULT_MAX_PIXELS). Every failure is an ImageDecodeError naming the input and the format.
  */
 import { decodeCanvasSource, decodeWithBrowser, isCanvasSource, isImageData, rgbaToRgb } from './browser-image.js';
 import { decodeJpeg } from './decode-jpeg.js';
 import { decodePng } from './decode-png.js';
 import { applyOrientation, readExifOrientation, readXmpOrientation } from './exif-orientation.js';
-import { BROWSER_DECODABLE, sniffFormat } from './sniff.js';
+import { FORMAT_DECODERS } from './format-decoders.js';
+import { BROWSER_DECODABLE, sniffFormat, type ImageFormat } from './sniff.js';
 import {
   assertRgbImage,
   DEFAULT_MAX_PIXELS,
@@ -23,6 +28,7 @@ import {
   type ImageInput,
   type RgbImage,
 } from './types.js';
+import { isNode } from './wasm-load.js';
 
 const FORMAT_NAMES: Record<string, string> = {
   webp: 'WebP',
@@ -38,10 +44,10 @@ const FORMAT_NAMES: Record<string, string> = {
   pdf: 'PDF',
 };
 
-const isNode = (): boolean =>
-  typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions?.node;
-
-/** Decodes PNG or JPEG bytes synchronously (all platforms). Other formats throw, naming the format. */
+/**
+ * Decodes PNG or JPEG bytes synchronously (all platforms). Other formats throw, naming the format: those we read
+ * (WebP, AVIF, HEIC, GIF, BMP, TIFF) load their decoder on demand, which only the async `decodeImage` can do.
+ */
 export function decodeBytes(bytes: Uint8Array, opts: DecodeOptions = {}, label = 'image'): RgbImage {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const orient = opts.applyExifOrientation ?? true;
@@ -60,10 +66,13 @@ export function decodeBytes(bytes: Uint8Array, opts: DecodeOptions = {}, label =
     if (format === 'unknown') {
       throw new ImageDecodeError(`not an image we can read (${bytes.length} bytes, unknown signature ${hex(bytes)})`);
     }
+    if (FORMAT_DECODERS[format]) {
+      throw new ImageDecodeError(`${FORMAT_NAMES[format]} is read by decodeImage (asynchronous); decodeBytes reads PNG and JPEG only`);
+    }
     throw new ImageDecodeError(
-      `${FORMAT_NAMES[format]} images are not supported here: PNG and JPEG are decoded on every platform` +
+      `${FORMAT_NAMES[format]} images are not supported: we read PNG, JPEG, WebP, AVIF, HEIC, GIF, BMP and TIFF` +
         (BROWSER_DECODABLE.has(format) ? `; ${FORMAT_NAMES[format]} only in a browser (createImageBitmap)` : '') +
-        '; convert the file to PNG or JPEG',
+        '; convert the file to one of those',
     );
   } catch (e) {
     if (e instanceof ImageDecodeError && label !== 'image') throw new ImageDecodeError(`${label}: ${e.message}`);
@@ -97,13 +106,32 @@ async function readStringSource(s: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** Bytes in a format only a browser can decode go to createImageBitmap; everything else to decodeBytes. */
+/** Decodes encoded bytes of any format we read; the formats beyond PNG/JPEG load their decoder on first use. */
+export async function decodeBytesAsync(bytes: Uint8Array, opts: DecodeOptions = {}, label = 'image'): Promise<RgbImage> {
+  const format: ImageFormat = bytes.length ? sniffFormat(bytes) : 'unknown';
+  const load = FORMAT_DECODERS[format];
+  if (!load) return decodeBytes(bytes, opts, label);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  try {
+    const decode = await load();
+    const r = await decode(bytes, maxPixels);
+    if (!(opts.applyExifOrientation ?? true)) return r.image;
+    return applyOrientation(r.image, r.orientation ?? readExifOrientation(r.exif ?? null));
+  } catch (e) {
+    // A library's own exception (TypeError, RangeError, a WebAssembly trap) is still a decode failure of this file.
+    const err = e instanceof ImageDecodeError ? e : new ImageDecodeError(`${format}: could not decode it (${(e as Error)?.message ?? e})`);
+    throw label === 'image' ? err : new ImageDecodeError(`${label}: ${err.message}`);
+  }
+}
+
+/** Encoded bytes: our decoders, or the browser's when asked for (and for the formats we do not read, e.g. ICO). */
 async function decodeEncoded(bytes: Uint8Array, opts: DecodeOptions, label: string, blob?: Blob): Promise<RgbImage> {
   const format = bytes.length ? sniffFormat(bytes) : 'unknown';
-  if (BROWSER_DECODABLE.has(format) && typeof createImageBitmap === 'function') {
+  const ours = format === 'png' || format === 'jpeg' || FORMAT_DECODERS[format] !== undefined;
+  if ((opts.useBrowserDecoder || !ours) && BROWSER_DECODABLE.has(format) && typeof createImageBitmap === 'function') {
     return decodeWithBrowser(blob ?? new Blob([bytes as Uint8Array<ArrayBuffer>]), label);
   }
-  return decodeBytes(bytes, opts, label);
+  return decodeBytesAsync(bytes, opts, label);
 }
 
 /**

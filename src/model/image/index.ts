@@ -1,11 +1,12 @@
 /**
- * Image input for SigLIP: decoding (PNG/JPEG bit-exact with PIL on every platform), EXIF orientation, PIL-exact
+ * Image input for SigLIP: decoding (PNG, JPEG, WebP, AVIF, HEIC, GIF, BMP, TIFF with PIL's pixels on every platform;
+ * see decode.ts), EXIF orientation, PIL-exact
  * resizing and SiglipImageProcessor's rescale/normalize. See decode.ts and image-processor.ts for what matches
  * transformers and where we differ.
  */
 export type { DecodeOptions, ImageInput, RgbImage } from './types.js';
 export { DEFAULT_MAX_PIXELS, ImageDecodeError } from './types.js';
-export { decodeBytes, decodeImage } from './decode.js';
+export { decodeBytes, decodeBytesAsync, decodeImage } from './decode.js';
 export { resizeBicubic, resizeWith, BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, type ResampleFilter } from './resize-bicubic.js';
 export { applyOrientation, readExifOrientation } from './exif-orientation.js';
 export { sniffFormat, type ImageFormat } from './sniff.js';

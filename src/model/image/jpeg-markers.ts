@@ -36,8 +36,6 @@ const UNSUPPORTED_SOF: Record<number, string> = {
   0xc5: 'hierarchical',
   0xc6: 'hierarchical progressive',
   0xc7: 'hierarchical lossless',
-  0xc9: 'arithmetic-coded',
-  0xca: 'arithmetic-coded progressive',
   0xcb: 'arithmetic-coded lossless',
   0xcd: 'hierarchical arithmetic-coded',
   0xce: 'hierarchical arithmetic-coded progressive',
@@ -91,7 +89,7 @@ export function readJpegStructure(data: Uint8Array, maxPixels: number): JpegStru
     if (m < 0) {
       if (!frame || !sawScan) throw truncated('it ends before the image data');
       // libjpeg needs EOI to finish a progressive (multi-scan) image; a sequential one is complete without it.
-      if (frame.marker === 0xc2) throw truncated('no end-of-image marker after the last scan');
+      if (frame.marker === 0xc2 || frame.marker === 0xca) throw truncated('no end-of-image marker after the last scan');
       break;
     }
     const code = data[m + 1];
@@ -108,7 +106,7 @@ export function readJpegStructure(data: Uint8Array, maxPixels: number): JpegStru
     if (UNSUPPORTED_SOF[code]) {
       throw new ImageDecodeError(`jpeg: ${UNSUPPORTED_SOF[code]} JPEG is not supported (baseline and progressive Huffman only)`);
     }
-    if (code >= 0xc0 && code <= 0xc2) {
+    if ((code >= 0xc0 && code <= 0xc2) || code === 0xc9 || code === 0xca) {
       if (frame) throw new ImageDecodeError('jpeg: corrupt file (more than one frame header)');
       frame = parseFrame(data, seg, maxPixels);
     } else if (code === 0xda) {

@@ -18,8 +18,9 @@ export type ImageFormat =
   | 'pdf'
   | 'unknown';
 
-/** Formats a browser can usually decode through createImageBitmap (not bit-exact with PIL). */
-export const BROWSER_DECODABLE: ReadonlySet<ImageFormat> = new Set(['webp', 'gif', 'bmp', 'avif', 'ico']);
+/** Formats a browser can usually decode through createImageBitmap (not bit-exact with PIL): used for ICO, and for
+ *  the others only with the `useBrowserDecoder` option. */
+export const BROWSER_DECODABLE: ReadonlySet<ImageFormat> = new Set(['webp', 'gif', 'bmp', 'avif', 'ico', 'png', 'jpeg']);
 
 const ascii = (b: Uint8Array, start: number, s: string) =>
   b.length >= start + s.length && [...s].every((ch, i) => b[start + i] === ch.charCodeAt(0));

@@ -31,6 +31,12 @@ export interface DecodeOptions {
   applyExifOrientation?: boolean;
   /** Refuse images with more pixels than this, checked from the header before decoding. */
   maxPixels?: number;
+  /**
+   * Decode with the browser's own decoder (createImageBitmap) instead of ours, where one exists. Its pixels depend on
+   * the browser and OS (colour management, chroma upsampling, libwebp/libavif versions), so the same photo can get a
+   * different embedding than in Node; ours give Pillow's pixels everywhere. Default false.
+   */
+  useBrowserDecoder?: boolean;
 }
 
 /**
@@ -76,4 +82,13 @@ export function assertRgbImage(img: RgbImage, what = 'image'): void {
       `${what}: data has ${data.length} bytes, expected ${width}×${height}×3 = ${width * height * 3} (RGB, 3 bytes per pixel)`,
     );
   }
+}
+
+/** What a decoder of a format beyond PNG and JPEG gives (format-decoders.ts). */
+export interface FormatDecoded {
+  image: RgbImage;
+  /** EXIF block whose orientation tag exif_transpose would apply (WebP's EXIF chunk). */
+  exif?: Uint8Array | null;
+  /** An orientation the container states directly (TIFF's tag, AVIF's irot/imir). */
+  orientation?: number | null;
 }

@@ -1,4 +1,5 @@
 /** Bad input fails fast with a clear ImageDecodeError, before any allocation proportional to the claimed size. */
+import { deflateSync, unzlibSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeBytes, decodeImage, DEFAULT_MAX_PIXELS, ImageDecodeError } from '../../../src/model/image/index.js';
 import { loadCases, readInput } from '../../helpers/image-cases.js';
@@ -89,6 +90,23 @@ describe('malformed input', () => {
     const idat = 33 + 8;
     z.fill(0xff, idat + 2, idat + 40);
     refuses(z, /png: image data is (truncated or corrupt|truncated)/);
+  });
+
+  it('PNG whose image data is corrupt but still inflates is refused (zlib checksum), as PIL does', () => {
+    // One pixel byte changed and the data recompressed, keeping the original Adler-32: it inflates to the right size.
+    const idatLen = new DataView(png.buffer, png.byteOffset).getUint32(33);
+    const z = png.subarray(41, 41 + idatLen);
+    const raw = unzlibSync(z);
+    raw[raw.length >> 1] ^= 0x40;
+    const body = new Uint8Array([...z.subarray(0, 2), ...deflateSync(raw), ...z.subarray(z.length - 4)]);
+    const chunk = new Uint8Array(12 + body.length);
+    const v = new DataView(chunk.buffer);
+    v.setUint32(0, body.length);
+    chunk.set([0x49, 0x44, 0x41, 0x54], 4);
+    chunk.set(body, 8);
+    v.setUint32(8 + body.length, crc32(chunk.subarray(4, 8 + body.length)));
+    const bad = new Uint8Array([...png.subarray(0, 33), ...chunk, ...png.subarray(41 + idatLen + 4)]);
+    refuses(bad, /png: image data is corrupt \(zlib checksum mismatch: broken data stream\)/);
   });
 
   it('truncated JPEG: in the header, in the scan data, progressive without the end', () => {
