@@ -25,6 +25,8 @@ await Promise.all([
     // Bundled CommonJS dependencies (commander, cli-progress) call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __siglipRequire } from 'node:module'; const require = __siglipRequire(import.meta.url);" },
   }),
+  // The index/serve decode workers: a file of their own beside index.js and cli.js (src/apps/preprocess-pool.ts).
+  build({ ...common, entryPoints: ['src/apps/preprocess-worker.ts'], outfile: 'dist/preprocess-worker.js', platform: 'node', packages: 'external' }),
   build({
     ...common,
     entryPoints: ['src/browser.ts'],

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * siglip-webgpu CLI. Commands: classify, embed, forward, synth, tokenize, preprocess, bench, info.
+ * siglip-webgpu CLI. Commands: classify, embed, index, search, serve, forward, synth, tokenize, preprocess, bench, info.
  * Exit codes: 0 ok, 1 failure (bad file, device error, …), 2 bad arguments.
  */
 import { Command, CommanderError, Option } from 'commander';
@@ -13,8 +13,11 @@ import { info } from './info.js';
 import { preprocess, tokenize } from './inputs.js';
 import { synth } from './synth.js';
 import { registerBench } from './bench.js';
+import { registerApps } from './apps.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export type WithCommon = typeof withCommon;
 
 function withCommon(cmd: Command, opts: { model?: boolean; dtype?: boolean; batch?: boolean } = { model: true, dtype: true, batch: true }): Command {
   if (opts.model !== false) cmd.option('--model <id|dir|url>', `hub id, local checkpoint directory or base URL`, DEFAULT_MODEL);
@@ -73,6 +76,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <file.safetensors>', 'where to write pixel_values')
     .action((o) => preprocess(o));
 
+  registerApps(program, withCommon);
   registerBench(program, withCommon);
 
   withCommon(program.command('info'), { model: false, dtype: false, batch: false })
