@@ -135,17 +135,22 @@ export class IndexWriter {
   /** Appends a batch: `embeddings` [B, dim] (L2-normalized) and one metadata record per row. */
   async append(embeddings: Float32Array, metas: Omit<RowMeta, 'row'>[]): Promise<void> {
     this.check();
-    if (embeddings.length !== metas.length * this.opts.dim) throw new Error(`append: ${embeddings.length} values for ${metas.length} rows of ${this.opts.dim}`);
-    if (metas.length === 0) return;
-    const j = this.journal ?? (await this.startJournal());
-    const lines = metas.map((m, i) => metaLine({ ...m, row: j.rows + i })).join('');
-    await j.rowsFile.write(encodeRows(embeddings, this.opts.dtype));
-    if (this.opts.durable) await j.rowsFile.datasync();
-    await j.metaFile.write(lines);
-    if (this.opts.durable) await j.metaFile.datasync();
-    metas.forEach((m, i) => this.remember(m.path, { size: m.size, mtime: m.mtime, shard: j.name, row: j.rows + i }));
-    j.rows += metas.length;
-    if (j.rows >= this.opts.shardRows) await this.finishJournal();
+    const D = this.opts.dim;
+    if (embeddings.length !== metas.length * D) throw new Error(`append: ${embeddings.length} values for ${metas.length} rows of ${D}`);
+    for (let at = 0; at < metas.length; ) {
+      const j = this.journal ?? (await this.startJournal());
+      const n = Math.min(metas.length - at, this.opts.shardRows - j.rows); // shards hold exactly shardRows rows
+      const part = metas.slice(at, at + n);
+      const lines = part.map((m, i) => metaLine({ ...m, row: j.rows + i })).join('');
+      await j.rowsFile.write(encodeRows(embeddings.subarray(at * D, (at + n) * D), this.opts.dtype));
+      if (this.opts.durable) await j.rowsFile.datasync();
+      await j.metaFile.write(lines);
+      if (this.opts.durable) await j.metaFile.datasync();
+      part.forEach((m, i) => this.remember(m.path, { size: m.size, mtime: m.mtime, shard: j.name, row: j.rows + i }));
+      j.rows += n;
+      at += n;
+      if (j.rows >= this.opts.shardRows) await this.finishJournal();
+    }
   }
 
   /** Records a skipped file in errors.jsonl (append-only; a torn last line is ignored on reading). */
