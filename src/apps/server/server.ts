@@ -116,7 +116,9 @@ export class EmbeddingServer {
     this.text = new DynamicBatcher((rows) => this.embedTextRows(rows), { ...batch, onBatch: onBatch('text') });
     this.vision = new DynamicBatcher((rows) => this.embedPixelRows(rows), { ...batch, onBatch: onBatch('vision') });
     this.pool = new PreprocessPool(model.imageProcessor.config, { workers: opts.workers, workerUrl: opts.workerUrl });
-    this.server = createServer({ requestTimeout: Math.max(this.o.timeoutMs, 5000), headersTimeout: 30_000, keepAliveTimeout: 5000 }, (req, res) => {
+    // The whole request must arrive within the request timeout (slow senders hold no slot for ever).
+    const requestTimeout = Math.max(this.o.timeoutMs, 5000);
+    this.server = createServer({ requestTimeout, headersTimeout: Math.min(30_000, requestTimeout), keepAliveTimeout: 5000 }, (req, res) => {
       const p = this.handle(req, res).catch((e) => this.log(`internal error: ${(e as Error).stack ?? e}`));
       this.inFlight.add(p);
       void p.finally(() => this.inFlight.delete(p));
@@ -311,14 +313,16 @@ export class EmbeddingServer {
     }
   }
 
+  /**
+   * The body as JSON, at most maxBodyBytes. A body over the limit is read on and discarded up to 64 MiB more, so
+   * that the client, still sending, gets the 413 rather than a broken pipe; past that the connection is closed.
+   */
   private readJson(req: IncomingMessage): Promise<unknown> {
     const max = this.o.maxBodyBytes;
+    const drainCap = max + (64 << 20);
     const declared = Number(req.headers['content-length'] ?? NaN);
-    const tooBig = () => {
-      req.resume(); // let the rest drain so the client sees the answer; the connection closes after it
-      return new ClientError(413, `the request body is over the limit of ${max} bytes`, null, 'body_too_large', { connection: 'close' });
-    };
-    if (declared > max) return Promise.reject(tooBig());
+    const tooBig = () => new ClientError(413, `the request body is over the limit of ${max} bytes`, null, 'body_too_large', { connection: 'close' });
+    if (declared > drainCap) return Promise.reject(tooBig());
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let n = 0;
@@ -326,13 +330,14 @@ export class EmbeddingServer {
       req.on('data', (c: Buffer) => {
         if (done) return;
         n += c.length;
-        if (n > max) {
+        if (n > drainCap) {
           done = true;
-          chunks.length = 0;
           reject(tooBig());
-          return;
+        } else if (n > max) {
+          chunks.length = 0; // over the limit: discard until the end
+        } else {
+          chunks.push(c);
         }
-        chunks.push(c);
       });
       req.on('error', (e) => {
         if (!done) reject(bad(`reading the request failed: ${e.message}`));
@@ -341,6 +346,7 @@ export class EmbeddingServer {
       req.on('end', () => {
         if (done) return;
         done = true;
+        if (n > max) return reject(tooBig());
         const text = Buffer.concat(chunks).toString('utf8');
         if (text.trim() === '') return reject(bad('the request body is empty; send a JSON object'));
         try {
