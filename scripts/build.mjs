@@ -1,6 +1,8 @@
 // Builds the distributable files with esbuild (and the type declarations with tsc):
 //   dist/index.js                 the library for Node (ESM; dependencies left to node_modules)
 //   dist/cli.js                   the CLI (ESM, everything bundled but Dawn's `webgpu`)
+//   dist/apps.js                  siglip-webgpu/apps: index, search, serve (Node only; src/apps/)
+//   dist/preprocess-worker.js     the decode worker thread of index and serve
 //   dist/siglip-webgpu.browser.js the library for browsers (ESM; never loads `webgpu` or node: modules)
 //   dist/demo/main.js             the browser demo's script (demo/main.ts with the library bundled in; served with
 //                                 demo/index.html and demo/style.css by scripts/serve-demo.mjs: `npm run demo`)
@@ -25,6 +27,7 @@ await Promise.all([
     // Bundled CommonJS dependencies (commander, cli-progress) call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __siglipRequire } from 'node:module'; const require = __siglipRequire(import.meta.url);" },
   }),
+  build({ ...common, entryPoints: ['src/apps/index.ts'], outfile: 'dist/apps.js', platform: 'node', packages: 'external' }),
   // The index/serve decode workers: a file of their own beside index.js and cli.js (src/apps/preprocess-pool.ts).
   build({ ...common, entryPoints: ['src/apps/preprocess-worker.ts'], outfile: 'dist/preprocess-worker.js', platform: 'node', packages: 'external' }),
   build({
@@ -38,4 +41,4 @@ await Promise.all([
 ]);
 chmodSync('dist/cli.js', 0o755);
 if (!noTypes) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-console.log('built dist/index.js, dist/cli.js, dist/siglip-webgpu.browser.js, dist/demo/main.js' + (noTypes ? '' : ', dist/types'));
+console.log('built dist/index.js, dist/cli.js, dist/apps.js, dist/siglip-webgpu.browser.js, dist/demo/main.js' + (noTypes ? '' : ', dist/types'));
