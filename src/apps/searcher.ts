@@ -71,6 +71,8 @@ export class IndexSearcher {
       this.resident.push({ shard: c.shard, start: c.start, rows: c.rows, tensor: this.engine.tensor(c.data, [c.rows, this.reader.dim]) });
       used += bytes;
     }
+    // One query now compiles the scoring kernel (seconds on a CPU adapter), so the first user query does not wait.
+    if (this.reader.count > 0) await this.search(new Float32Array(this.reader.dim).fill(1 / Math.sqrt(this.reader.dim)), 1);
   }
 
   /** The `topK` best rows for each of Q queries ([Q, D] row-major, L2-normalized), best first. */
