@@ -13,7 +13,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -67,6 +67,7 @@ function pct(sorted, p) {
 
 /** C closed-loop clients for `seconds` after `warmup`: latency of every request finished in the window. */
 async function load(url, kind, c) {
+  const load0 = loadavg()[0];
   const lat = [];
   let errors = 0;
   const t0 = performance.now();
@@ -86,7 +87,8 @@ async function load(url, kind, c) {
     }),
   );
   lat.sort((x, y) => x - y);
-  return { requests: lat.length, rps: lat.length / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+  // The machine's 1-minute load average before and after: on a shared machine, figures under load are not comparable.
+  return { requests: lat.length, rps: lat.length / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors, load: [load0, loadavg()[0]] };
 }
 
 let adapter = '';
@@ -99,7 +101,7 @@ for (const maxBatch of batches) {
         const r = await load(s.url, kind, c);
         const rec = { kind: 'serve', model: a.model, label: a.label, request: kind, max_batch: maxBatch, concurrency: c, seconds, ...r, adapter, cpu };
         records.push(rec);
-        console.error(`max-batch ${maxBatch}, ${kind}, concurrency ${c}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+        console.error(`max-batch ${maxBatch}, ${kind}, concurrency ${c}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms${r.errors ? `, ${r.errors} errors` : ''} (load ${r.load.map((x) => x.toFixed(1)).join(' → ')})`);
       }
     }
   } finally {
@@ -119,9 +121,10 @@ if (nImages > 0) {
       mkdirSync(dir, { recursive: true });
       copyFileSync(join(src, ['cats.png', 'cats_crop_500x300.png', 'noise_80x60.png'][i % 3]), join(dir, `${i}.png`));
     }
+    const load0 = loadavg()[0];
     const out = execFileSync(process.execPath, [CLI, 'index', join(tmp, 'photos'), '--out', join(tmp, 'idx'), '--model', a.model, '--batch', a['index-batch'], '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const s = JSON.parse(out.trim().split('\n').at(-1));
-    const rec = { kind: 'index', model: a.model, label: a.label, images: s.embedded, batch: Number(a['index-batch']), images_per_s: s.imagesPerSecond, gpu_busy: s.gpuBusy, seconds: s.seconds, adapter: s.adapter, cpu };
+    const rec = { kind: 'index', model: a.model, label: a.label, images: s.embedded, batch: Number(a['index-batch']), images_per_s: s.imagesPerSecond, gpu_busy: s.gpuBusy, seconds: s.seconds, adapter: s.adapter, cpu, load: [load0, loadavg()[0]] };
     records.push(rec);
     console.error(`index: ${s.embedded} images, ${s.imagesPerSecond.toFixed(1)} images/s, forward passes busy ${(s.gpuBusy * 100).toFixed(0)}%`);
   } finally {
@@ -130,13 +133,13 @@ if (nImages > 0) {
 }
 
 console.log(`\nAdapter: ${adapter}; CPU: ${cpu} (${cpus().length} cores); model ${a.model}; ${seconds} s per point after ${warmup} s warm-up\n`);
-console.log('| request | max batch | concurrency | req/s | p50 ms | p99 ms |');
-console.log('|---|---:|---:|---:|---:|---:|');
+console.log('| request | max batch | concurrency | req/s | p50 ms | p99 ms | requests | load avg |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---|');
 for (const r of records.filter((x) => x.kind === 'serve')) {
-  console.log(`| ${r.request} | ${r.max_batch} | ${r.concurrency} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} |`);
+  console.log(`| ${r.request} | ${r.max_batch} | ${r.concurrency} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.requests} | ${r.load.map((x) => x.toFixed(1)).join(' → ')} |`);
 }
 for (const r of records.filter((x) => x.kind === 'index')) {
-  console.log(`\nindex: ${r.images} images at batch ${r.batch}: ${r.images_per_s.toFixed(1)} images/s, forward passes busy ${(r.gpu_busy * 100).toFixed(0)}% of the time`);
+  console.log(`\nindex: ${r.images} images at batch ${r.batch}: ${r.images_per_s.toFixed(1)} images/s, forward passes busy ${(r.gpu_busy * 100).toFixed(0)}% of the time (load avg ${r.load.map((x) => x.toFixed(1)).join(' → ')})`);
 }
 if (a.out) {
   mkdirSync(a.out, { recursive: true });
