@@ -4,7 +4,7 @@
  * C connections sends its next request when the previous answer arrives, for a fixed time after a warm-up).
  *
  *   node bench/serve-load.mjs [--model DIR] [--kind text|image|both] [--concurrency 1,8,32] [--seconds 20]
- *                             [--batches 1,32] [--index-images 200] [--out bench/results/lavapipe]
+ *                             [--batches 1,32] [--max-wait-ms 5] [--index-images 200] [--out bench/results/lavapipe]
  *
  * For each --max-batch in --batches (1 = no batching, the baseline), a fresh server; for each concurrency and
  * request kind: requests/s, items/s, p50 and p99 latency. Then `index` over a folder of --index-images PNGs:
@@ -27,6 +27,7 @@ const { values: a } = parseArgs({
     seconds: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
     batches: { type: 'string', default: '1,32' },
+    'max-wait-ms': { type: 'string', default: '5' },
     'index-images': { type: 'string', default: '200' },
     'index-batch': { type: 'string', default: '8' },
     out: { type: 'string' },
@@ -47,7 +48,7 @@ const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const records = [];
 
 function startServer(maxBatch) {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--model', a.model, '--port', '0', '--max-batch', String(maxBatch), '--max-wait-ms', '5', '--max-queue', '100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'serve', '--model', a.model, '--port', '0', '--max-batch', String(maxBatch), '--max-wait-ms', a['max-wait-ms'], '--max-queue', '100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr.on('data', (d) => (err += d));
   return new Promise((resolve, reject) => {
@@ -99,7 +100,7 @@ for (const maxBatch of batches) {
     for (const kind of kinds) {
       for (const c of concurrencies) {
         const r = await load(s.url, kind, c);
-        const rec = { kind: 'serve', model: a.model, label: a.label, request: kind, max_batch: maxBatch, concurrency: c, seconds, ...r, adapter, cpu };
+        const rec = { kind: 'serve', model: a.model, label: a.label, request: kind, max_batch: maxBatch, max_wait_ms: Number(a['max-wait-ms']), concurrency: c, seconds, ...r, adapter, cpu };
         records.push(rec);
         console.error(`max-batch ${maxBatch}, ${kind}, concurrency ${c}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms${r.errors ? `, ${r.errors} errors` : ''} (load ${r.load.map((x) => x.toFixed(1)).join(' → ')})`);
       }

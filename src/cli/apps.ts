@@ -35,7 +35,7 @@ export function registerApps(program: Command, withCommon: WithCommon): void {
     .option('--port <n>', 'port (0: any free port)', '8080')
     .option('--index <dir...>', 'serve POST /v1/search over these index folders')
     .option('--max-batch <n>', 'most items per forward pass (dynamic batching)', '32')
-    .option('--max-wait-ms <ms>', 'longest a request waits for others to share its pass', '5')
+    .option('--max-wait-ms <ms>', 'longest a request waits for others to share its pass when the tower is idle (0: start at once; requests arriving during a pass still share the next)', '0')
     .option('--max-queue <n>', 'items waiting beyond this get 429 with Retry-After', '1024')
     .option('--max-items <n>', 'most inputs in one request', '256')
     .option('--max-body-bytes <n>', 'largest request body (413 above)', String(32 << 20))

@@ -38,7 +38,7 @@ export async function serveCommand(o: ServeCliOptions): Promise<void> {
     host: o.host ?? '127.0.0.1',
     port,
     maxBatch: parsePositiveInt(o.maxBatch, '--max-batch', 32),
-    maxWaitMs: nonNegative(o.maxWaitMs, '--max-wait-ms', 5),
+    maxWaitMs: nonNegative(o.maxWaitMs, '--max-wait-ms', 0),
     maxQueue: parsePositiveInt(o.maxQueue, '--max-queue', 1024),
     maxItems: parsePositiveInt(o.maxItems, '--max-items', 256),
     maxBodyBytes: parsePositiveInt(o.maxBodyBytes, '--max-body-bytes', 32 << 20),

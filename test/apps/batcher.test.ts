@@ -38,6 +38,17 @@ describe('DynamicBatcher', () => {
     expect(performance.now() - t0).toBeLessThan(60);
   });
 
+  test('maxWaitMs 0: a lone item starts at once; items arriving during a pass share the next one', async () => {
+    const { batches, run } = recorder(30);
+    const b = new DynamicBatcher(run, { maxBatch: 8, maxWaitMs: 0 });
+    const first = b.submit([0]);
+    await sleep(5);
+    const rest = Promise.all([1, 2, 3, 4, 5].map((x) => b.submit([x])));
+    expect(await first).toEqual([0]);
+    expect((await rest).flat()).toEqual([10, 20, 30, 40, 50]);
+    expect(batches).toEqual([[0], [1, 2, 3, 4, 5]]);
+  });
+
   test('an aborted request leaves the queue; a failing pass rejects only its items', async () => {
     const { batches, run } = recorder(0);
     const b = new DynamicBatcher(run, { maxBatch: 8, maxWaitMs: 50 });

@@ -86,7 +86,7 @@ export class EmbeddingServer {
       host: '127.0.0.1',
       port: 8080,
       maxBatch: 32,
-      maxWaitMs: 5,
+      maxWaitMs: 0,
       maxQueue: 1024,
       maxItems: 256,
       maxBodyBytes: 32 << 20,
