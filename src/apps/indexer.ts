@@ -10,6 +10,7 @@
  *
  * `signal` stops after the batch in flight (what the CLI does on Ctrl-C / SIGTERM); the index stays resumable.
  */
+import { stat } from 'node:fs/promises';
 import type { SiglipModel } from '../model/siglip-model.js';
 import { DEFAULT_MAX_PIXELS } from '../model/image/index.js';
 import type { IndexJson, RowMeta } from './index-format.js';
@@ -93,6 +94,11 @@ interface Ready {
 export async function indexImages(model: SiglipModel, inputs: string[], opts: IndexOptions): Promise<IndexSummary> {
   const batch = opts.batch ?? 8;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
+  if (inputs.length === 0) throw new Error('give at least one folder, image or file list to index');
+  for (const input of inputs) {
+    // Before the output folder is made: a mistyped input should not leave an empty index behind.
+    if (input !== '-') await stat(input).catch(() => Promise.reject(new Error(`${input}: no such file or folder`)));
+  }
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   const processor = model.imageProcessor;

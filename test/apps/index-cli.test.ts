@@ -4,7 +4,7 @@
  * the same index as an uninterrupted run, a --shard split's union is the whole, two runs on one folder are refused,
  * and search scores are the dot products of the query with the rows.
  */
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -123,6 +123,20 @@ describe('index', () => {
     for (const [p, e] of rows) expect(maxAbsDiff(e, whole.get(p)!), p).toBeLessThanOrEqual(2 ** -11);
   });
 
+  test('file lists (a file, or - for standard input): one path a line; missing entries recorded, not fatal', async () => {
+    const list = join(tmp, 'list.txt');
+    writeFileSync(list, [corpus[0], '', corpus[1], join(tmp, 'gone.png'), corpus[0]].join('\n') + '\r\n');
+    const r = await index([list, '--out', join(tmp, 'from-list')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toMatchObject({ embedded: 2, errors: 1, count: 2 });
+    expect(readFileSync(join(tmp, 'from-list', 'errors.jsonl'), 'utf8')).toMatch(/gone\.png","size":null,"mtime":null,"error":"listed in .*list\.txt line 4: no such file"/);
+    const stdin = await cli(['index', '-', '--out', join(tmp, 'from-stdin'), '--model', TINY, '--json'], { input: `${corpus[2]}\n${corpus[3]}\n` });
+    expect(stdin.code, stdin.stderr).toBe(0);
+    expect(json(stdin.stdout)).toMatchObject({ embedded: 2, count: 2 });
+    const rows = await rowsOf([join(tmp, 'from-list'), join(tmp, 'from-stdin')]);
+    for (const p of corpus.slice(0, 4)) expect(maxAbsDiff(rows.get(p)!, whole.get(p)!), p).toBeLessThanOrEqual(1e-6);
+  });
+
   test('two runs on one output folder: the second is refused and names the first', async () => {
     const out = join(tmp, 'locked');
     mkdirSync(out);
@@ -234,6 +248,10 @@ describe('index', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(re);
     }
+    const typo = await cli(['index', join(tmp, 'no-such-photos'), '--out', join(tmp, 'typo-idx'), '--model', TINY]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/no-such-photos: no such file or folder/);
+    expect(existsSync(join(tmp, 'typo-idx'))).toBe(false); // nothing left behind
     const missing = await cli(['search', join(tmp, 'nothing-here'), '--text', 'x']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nothing-here: cannot read the index folder/);
