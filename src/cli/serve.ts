@@ -63,6 +63,9 @@ export async function serveCommand(o: ServeCliOptions): Promise<void> {
     throw e;
   }
   const idx = server.indexSize !== null ? `, index of ${server.indexSize} images` : '';
+  if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(opts.host) && !apiKey) {
+    process.stderr.write(`serve: warning: listening on ${opts.host} without an API key; anyone who can reach this address can use the server (--api-key or SIGLIP_WEBGPU_API_KEY)\n`);
+  }
   print(`listening on ${server.url} (model ${opts.servedModelName}, ${model.engine.info.name}${idx}${apiKey ? ', API key required' : ''})`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

@@ -188,6 +188,28 @@ describe('index', () => {
     expect(idx.shards.reduce((a: number, x: { rows: number }) => a + x.rows, 0)).toBe(120); // no row twice
   });
 
+  test('SIGTERM: the batch in flight is finished, the index committed, exit 0; a re-run completes it', async () => {
+    const big = join(tmp, 'big'); // made by the test above
+    const out = join(tmp, 'terminated');
+    const child = await spawnCli(['index', big, '--out', out, '--model', TINY, '--max-pixels', '100000', '--batch', '2', '--workers', '1', '--progress-interval', '0', '--json']);
+    let err = '';
+    let out1 = '';
+    child.stdout!.on('data', (d: Buffer) => (out1 += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/index: [1-9]\d*\/\d+ files/.test(err) && !child.killed) child.kill('SIGTERM');
+    });
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code, err).toBe(0);
+    expect(err).toMatch(/SIGTERM: finishing the batch in flight, then stopping/);
+    const s = json(out1);
+    expect(s.stopped).toBe(true);
+    expect(existsSync(join(out, '.journal'))).toBe(false); // finished into a shard
+    expect(JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')).count).toBe(s.count);
+    const rest = await cli(['index', big, '--out', out, '--model', TINY, '--max-pixels', '100000', '--json']);
+    expect(json(rest.stdout)).toMatchObject({ unchanged: s.count, count: 120 });
+  });
+
   test('--shard i/3: three disjoint parts whose union is the whole; search reads them as one index', async () => {
     const parts = join(tmp, 'parts');
     const got: Map<string, Float32Array>[] = [];
@@ -236,6 +258,11 @@ describe('index', () => {
   });
 
   test('bad arguments: clear messages, exit code 2', async () => {
+    for (const cmd of ['index', 'search', 'serve']) {
+      const h = await cli([cmd, '--help']);
+      expect(h.code, cmd).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`Usage: siglip-webgpu ${cmd}`));
+    }
     const cases: [string[], RegExp][] = [
       [['index', photos, '--model', TINY], /required option '--out/],
       [['index', photos, '--out', join(tmp, 'x'), '--shard', '3/3', '--model', TINY], /--shard: i must be between 0 and n-1 = 2/],

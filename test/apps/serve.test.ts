@@ -194,7 +194,7 @@ describe('serve', () => {
   });
 
   test('a flood: requests beyond the queue limit get 429 with Retry-After, the accepted ones succeed', async () => {
-    const s = await startServer(['--max-queue', '4', '--max-batch', '2', '--max-wait-ms', '100']);
+    const s = await startServer(['--max-queue', '4', '--max-batch', '64', '--max-wait-ms', '300']); // nothing runs for 300 ms: the queue fills
     try {
       const res = await Promise.all(Array.from({ length: 30 }, (_, k) => post(s.url, '/v1/embeddings', { input: TEXTS[k % TEXTS.length] }, {})));
       const ok = res.filter((r) => r.status === 200);
