@@ -1,6 +1,6 @@
 /**
  * The layers of ARCHITECTURE.md, checked on every `npm test` (test/architecture.test.ts runs this config):
- * runtime < kernels < ops < model < apps (cli, bench, demo). Each layer imports only the ones below it; kernels see
+ * runtime < kernels < ops < model < apps (src/apps: index/search/serve; cli, bench, demo). Each layer imports only the ones below it; kernels see
  * the runtime through src/runtime/kernel.ts alone; the model never touches a kernel or a shader. Type-only imports
  * count: a type is a dependency too.
  */
@@ -12,7 +12,7 @@ module.exports = {
       comment: 'src/runtime (device, engine, tensors, graph IR, planner, executor, profiler, dispatch) knows no kernel, op, model or app.',
       severity: 'error',
       from: { path: '^src/runtime/' },
-      to: { path: ['^src/(kernels|ops|model|cli)/', '^shaders/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
+      to: { path: ['^src/(kernels|ops|model|cli|apps)/', '^shaders/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
     },
     {
       name: 'kernels-see-the-runtime-through-kernel-ts',
@@ -26,21 +26,21 @@ module.exports = {
       comment: 'Kernels do not choose variants, build graphs or know any model: that is the ops layer and above.',
       severity: 'error',
       from: { path: '^src/kernels/' },
-      to: { path: ['^src/(ops|model|cli)/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
+      to: { path: ['^src/(ops|model|cli|apps)/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
     },
     {
       name: 'ops-know-no-model',
       comment: 'Eager ops, graph op builders, the tuner and the adapter defaults serve any model.',
       severity: 'error',
       from: { path: '^src/ops/' },
-      to: { path: ['^src/(model|cli)/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
+      to: { path: ['^src/(model|cli|apps)/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
     },
     {
       name: 'model-never-imports-a-kernel',
       comment: 'The model uses the ops layer (src/ops/index.ts); kernel modules and WGSL are below it.',
       severity: 'error',
       from: { path: '^src/model/' },
-      to: { path: ['^src/kernels/', '^shaders/', '^src/cli/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
+      to: { path: ['^src/kernels/', '^shaders/', '^src/(cli|apps)/', '^bench/', '^demo/', '^src/(index|browser)\\.ts$'] },
     },
     {
       name: 'model-uses-the-ops-facade',
@@ -48,6 +48,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/model/' },
       to: { path: '^src/ops/', pathNot: '^src/ops/index\\.ts$' },
+    },
+    {
+      name: 'apps-use-the-model-and-the-ops-facade',
+      comment: 'index/search/serve (src/apps) build on the public model and ops: no kernel module, no WGSL, no CLI.',
+      severity: 'error',
+      from: { path: '^src/apps/' },
+      to: { path: ['^src/kernels/', '^shaders/', '^src/cli/', '^bench/', '^demo/', '^src/ops/(?!index\\.ts$)'] },
     },
     {
       name: 'no-cycles',

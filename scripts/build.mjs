@@ -4,7 +4,9 @@
 //   dist/siglip-webgpu.browser.js the library for browsers and bundlers (ESM, self-contained: no import of `webgpu`,
 //                                 of node: modules or of anything else) — exports "browser" and "default"
 //   dist/cli.js                   the CLI (ESM; commander and cli-progress bundled) — bin
-//   dist/lib/                     code dist/index.js and dist/cli.js share (the library), split by esbuild
+//   dist/apps.js                  siglip-webgpu/apps: index, search, serve as a library (Node only; src/apps/)
+//   dist/preprocess-worker.js     the decode worker thread of index and serve (src/apps/preprocess-pool.ts)
+//   dist/lib/                     code the Node entries share (the library above all), split by esbuild
 //   dist/chunks/                  the browser entry's lazily loaded parts: the image decoders of WebP, AVIF, HEIC,
 //                                 GIF, BMP and TIFF (WebAssembly inline), fetched only when a file of that format
 //                                 arrives
@@ -31,11 +33,11 @@ const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
 const dependencies = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
 
 await Promise.all([
-  // The Node library and the CLI in one build, split: the library's code sits once in dist/chunks/, imported by
-  // both dist/index.js and dist/cli.js (one copy in the tarball instead of two).
+  // The Node entries in one build, split: the library's code sits once in dist/lib/, imported by dist/index.js,
+  // dist/cli.js and dist/apps.js (one copy in the tarball instead of three).
   build({
     ...COMMON,
-    entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+    entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts', apps: 'src/apps/index.ts', 'preprocess-worker': 'src/apps/preprocess-worker.ts' },
     outdir: 'dist',
     splitting: true,
     chunkNames: 'lib/[name]-[hash]',
@@ -51,4 +53,4 @@ await Promise.all([
 chmodSync('dist/cli.js', 0o755);
 if (!noTypes) execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 // On stderr: `npm pack --json` prints this script's stdout with its JSON.
-console.error(`built dist/index.js, dist/siglip-webgpu.browser.js, dist/cli.js${demo ? ', dist/demo/main.js' : ''}${noTypes ? '' : ', dist/types'}`);
+console.error(`built dist/index.js, dist/apps.js, dist/siglip-webgpu.browser.js, dist/cli.js${demo ? ', dist/demo/main.js' : ''}${noTypes ? '' : ', dist/types'}`);

@@ -1,5 +1,6 @@
 /** What the CLI's commands share: model loading with progress, engine options, output helpers, argument checks. */
 import { writeFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
 import { SiglipModel, DEFAULT_MODEL, type LoadOptions } from '../model/siglip-model.js';
 import { createTtyProgress } from '../model/hub/progress.js';
 import { encodeSafetensors, type StTensorIn } from '../model/safetensors.js';
@@ -71,3 +72,16 @@ export function rows(data: Float32Array | Int32Array, n: number): number[][] {
   const d = data.length / n;
   return Array.from({ length: n }, (_, i) => Array.from(data.subarray(i * d, (i + 1) * d)));
 }
+
+/** The flags every model command shares (--model, --dtype, --batch, --json, --adapter, --power-preference). */
+export function withCommon(cmd: Command, opts: { model?: boolean; dtype?: boolean; batch?: boolean } = { model: true, dtype: true, batch: true }): Command {
+  if (opts.model !== false) cmd.option('--model <id|dir|url>', `hub id, local checkpoint directory or base URL`, DEFAULT_MODEL);
+  if (opts.dtype !== false) cmd.addOption(new Option('--dtype <dtype>', 'f32, or f16 where the adapter has shader-f16').choices(['f32', 'f16']).default('f32'));
+  if (opts.batch !== false) cmd.option('--batch <n>', 'most images or texts per forward pass', '8');
+  return cmd
+    .option('--json', 'machine-readable output on stdout')
+    .option('--adapter <name>', 'pick an adapter by (part of) its name')
+    .addOption(new Option('--power-preference <p>', 'adapter preference').choices(['high-performance', 'low-power']));
+}
+
+export type WithCommon = typeof withCommon;

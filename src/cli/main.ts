@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * siglip-webgpu CLI. Commands: classify, embed, forward, synth, tokenize, preprocess, bench, info.
+ * siglip-webgpu CLI. Commands: classify, embed, index, search, serve, forward, synth, tokenize, preprocess, bench, info.
  * Exit codes: 0 ok, 1 failure (bad file, device error, …), 2 bad arguments.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_MODEL } from '../model/siglip-model.js';
-import { UsageError } from './common.js';
+import { UsageError, withCommon } from './common.js';
 import { classify } from './classify.js';
 import { embed } from './embed.js';
 import { forward } from './forward.js';
@@ -13,18 +13,9 @@ import { info } from './info.js';
 import { preprocess, tokenize } from './inputs.js';
 import { synth } from './synth.js';
 import { registerBench } from './bench.js';
+import { registerApps } from './apps.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-function withCommon(cmd: Command, opts: { model?: boolean; dtype?: boolean; batch?: boolean } = { model: true, dtype: true, batch: true }): Command {
-  if (opts.model !== false) cmd.option('--model <id|dir|url>', `hub id, local checkpoint directory or base URL`, DEFAULT_MODEL);
-  if (opts.dtype !== false) cmd.addOption(new Option('--dtype <dtype>', 'f32, or f16 where the adapter has shader-f16').choices(['f32', 'f16']).default('f32'));
-  if (opts.batch !== false) cmd.option('--batch <n>', 'most images or texts per forward pass', '8');
-  return cmd
-    .option('--json', 'machine-readable output on stdout')
-    .option('--adapter <name>', 'pick an adapter by (part of) its name')
-    .addOption(new Option('--power-preference <p>', 'adapter preference').choices(['high-performance', 'low-power']));
-}
 
 export function buildProgram(): Command {
   const program = new Command('siglip-webgpu')
@@ -73,6 +64,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <file.safetensors>', 'where to write pixel_values')
     .action((o) => preprocess(o));
 
+  registerApps(program, withCommon);
   registerBench(program, withCommon);
 
   withCommon(program.command('info'), { model: false, dtype: false, batch: false })

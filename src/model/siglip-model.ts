@@ -182,6 +182,15 @@ export class SiglipModel {
     return this.processorRef;
   }
 
+  /** SigLIP's head, logit = cos(image, text) · exp(logitScale) + logitBias: the checkpoint's two scalars. */
+  get logitScale(): number {
+    return this.weights.logitScale;
+  }
+
+  get logitBias(): number {
+    return this.weights.logitBias;
+  }
+
   /** Embedding width of image and text embeddings. */
   get embedDim(): number {
     return this.config.vision.hiddenSize;

@@ -231,7 +231,7 @@ function nodeScores(): Promise<Score[]> {
 describe('the packed package', () => {
   it('holds the two entry points, their declarations, the CLI and the code the Node entry and the CLI share, and nothing else', () => {
     const files = pack.files.map((f) => f.path).sort();
-    const allowed = /^(README\.md|package\.json|dist\/index\.js|dist\/siglip-webgpu\.browser\.js|dist\/cli\.js|dist\/(lib|chunks)\/[\w-]+\.js|dist\/types\/.+\.d\.ts)$/;
+    const allowed = /^(README\.md|package\.json|dist\/index\.js|dist\/siglip-webgpu\.browser\.js|dist\/cli\.js|dist\/apps\.js|dist\/preprocess-worker\.js|dist\/(lib|chunks)\/[\w-]+\.js|dist\/types\/.+\.d\.ts)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     for (const f of ['dist/index.js', 'dist/siglip-webgpu.browser.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/browser.d.ts']) expect(files).toContain(f);
     // Every exported path and its types is in it.
