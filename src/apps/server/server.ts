@@ -11,6 +11,7 @@
  * request is answered with a message naming it; the server keeps serving. close() drains: new requests get 503,
  * the ones in flight finish, then it stops.
  */
+import { InputError, NonFiniteOutputError } from '../../model/errors.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -292,6 +293,10 @@ export class EmbeddingServer {
     } catch (e) {
       if (e instanceof ClientError) sendError(e);
       else if (e instanceof QueueFullError) sendError(new ClientError(429, e.message, null, 'queue_full', { 'retry-after': String(e.retryAfterS) }));
+      // The model's own typed errors: the request's input at fault (400), or a checkpoint that computes NaN (500,
+      // said as such, not as a bug).
+      else if (e instanceof InputError) sendError(new ClientError(400, e.message, null, 'invalid_input'));
+      else if (e instanceof NonFiniteOutputError) sendError(new ClientError(500, e.message, null, 'non_finite_output'));
       else {
         this.log(`${req.method} ${path}: ${(e as Error).stack ?? e}`);
         sendError(new ClientError(500, `internal error: ${(e as Error).message}`, null, 'internal_error'));
