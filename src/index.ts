@@ -13,6 +13,8 @@ export { parseSiglipConfig, type SiglipConfig, type VisionConfig, type TextConfi
 export { SiglipTokenizer } from './model/tokenizer/index.js';
 export { SiglipImageProcessor, decodeImage, resizeBicubic, ImageDecodeError, type DecodeOptions, type ImageInput, type RgbImage, type PreprocessorConfig } from './model/image/index.js';
 export { openModelSource, HubError, HubHttpError, HubUnreachableError, HubDownloadError, UnsafeHubValueError, CachePathError, type HubOptions } from './model/hub/index.js';
+// The browser's weights cache: what it holds, deleting it, and the storage quota it lives in.
+export { listCachedFiles, deleteCachedFiles, StorageQuotaError, storageState, requestPersistence, BROWSER_CACHE_NAME, type CachedFile, type StorageState } from './model/hub/index.js';
 export { UrlSource, BlobSource, CompositeSource, type FileSource } from './model/source.js';
 export { SyntheticSource } from './model/synthetic.js';
 export { PRESETS, presetConfig } from './model/presets.js';
