@@ -20,6 +20,8 @@ export { SyntheticSource } from './model/synthetic.js';
 export { PRESETS, presetConfig } from './model/presets.js';
 export { encodeSafetensors, readSafetensorsHeader, readSafetensorsFile } from './model/safetensors.js';
 export type { LoadProgress } from './model/weights.js';
+// What worker mode's embedImagesSettled does, on a SiglipModel in this thread (siglip-webgpu/worker: in a worker).
+export { embedImagesSettled, type EmbedSettledOptions, type SettledEmbedding } from './worker/embed-settled.js';
 
 export { createEngine, Engine, type EngineOptions, type EngineStats } from './ops/engine.js';
 export { Tensor } from './runtime/tensor.js';
