@@ -15,6 +15,7 @@
  * No node: imports.
  */
 import { HubDownloadError } from './metadata.js';
+import { quotaRefused } from './browser-storage.js';
 import { BROWSER_CACHE_NAME } from './hub-config.js';
 
 /** Default part size: 32 MiB (an 813 MB checkpoint is 25 parts; a reload loses at most one part's bytes). */
@@ -113,6 +114,8 @@ export interface PartsDownload {
   size: number;
   /** Checks there is room for `bytes` more (throws when not); called before anything is stored. */
   ensureRoom(bytes: number): Promise<void>;
+  /** The StorageManager the quota numbers of a refused write come from (default navigator.storage). */
+  storage?: StorageManager | null;
   onProgress?: (loaded: number, total: number, done: boolean) => void;
 }
 
@@ -238,9 +241,9 @@ async function streamParts(d: PartsDownload, res: Response, rec: PendingRecord, 
         await d.cache.put(partKey(d.url, i), new Response(body, { headers: { 'Content-Length': String(want), 'Content-Type': 'application/octet-stream' } }));
       } catch (e) {
         await d.cache.delete(partKey(d.url, i)).catch(() => false);
-        const quota = (e as { name?: string })?.name === 'QuotaExceededError';
+        if ((e as { name?: string })?.name === 'QuotaExceededError') throw await quotaRefused(d.url, i * rec.partBytes, rec.size, e, { storage: d.storage });
         throw new HubDownloadError(
-          `${d.url}: download ${quota ? 'stopped: the browser refused to store more (quota)' : 'failed'} after ${loaded} of ${rec.size} bytes ` +
+          `${d.url}: download failed after ${loaded} of ${rec.size} bytes ` +
             `(${(e as Error).message}); the ${i} part${i === 1 ? '' : 's'} stored so far are kept and the next attempt resumes from byte ${i * rec.partBytes}`,
           { cause: e },
         );

@@ -66,6 +66,31 @@ export function formatStorageBytes(n: number): string {
   return u === 0 ? `${v} B` : `${v.toFixed(Math.abs(v) < 10 ? 2 : Math.abs(v) < 100 ? 1 : 0)} ${units[u]}`;
 }
 
+/**
+ * The error for a write the browser refused (QuotaExceededError) although the estimate allowed it — estimates are
+ * approximate, and other data of the site may have grown meanwhile. `kept` bytes of the file stay stored (its
+ * download resumes from there once there is room).
+ */
+export async function quotaRefused(url: string, kept: number, size: number, cause: unknown, opts: StorageBudgetOptions = {}): Promise<StorageQuotaError> {
+  const state = await storageState(opts).catch(() => null);
+  const f = formatStorageBytes;
+  const needed = size - kept;
+  const numbers = state ? ` (it reports ${f(state.usage)} used of a ${f(state.quota)} quota${state.persisted ? ', persistent storage' : ''})` : '';
+  const e = new StorageQuotaError(
+    `${url}: the browser refused to store more of this file after ${kept} of ${size} bytes (QuotaExceededError)${numbers}; ` +
+      `${f(needed)} more are needed. What was stored is kept, and the download resumes from byte ${kept} once there is room: ` +
+      'delete cached models or other site data, or free disk space.',
+    url,
+    needed,
+    state ? Math.max(0, state.quota - state.usage) : 0,
+    state?.quota ?? 0,
+    state?.usage ?? 0,
+    state?.persisted ?? false,
+  );
+  (e as { cause?: unknown }).cause = cause;
+  return e;
+}
+
 /** Asks for persistent storage (once it is granted, asking again is free). Never throws: false when refused. */
 export async function requestPersistence(opts: StorageBudgetOptions = {}): Promise<boolean> {
   const storage = storageManager(opts);

@@ -17,7 +17,7 @@
 import { DEFAULT_CHUNK_BYTES, UrlSource, type FileSource } from '../source.js';
 import { BROWSER_CACHE_NAME, type DownloadProgress } from './hub-config.js';
 import { ABSENT_HEADER, DEFAULT_PART_BYTES, downloadInParts, partKey, PARTS_HEADER, readParts } from './browser-parts.js';
-import { ensureRoomFor, type StorageBudgetOptions } from './browser-storage.js';
+import { ensureRoomFor, requestPersistence, type StorageBudgetOptions } from './browser-storage.js';
 
 export interface CachedUrlSourceOptions {
   headers?: Record<string, string>;
@@ -47,6 +47,10 @@ export class CachedUrlSource implements FileSource {
   /** Sizes HEAD answers announced (has()), to check the quota before a download starts. */
   private readonly headSizes = new Map<string, number>();
   private readonly partBytes: number;
+  private persistAsked: Promise<boolean> | null = null;
+  /** Asks for persistent storage once per source (every large file would ask again otherwise). */
+  private readonly persistOnce = (): Promise<boolean> =>
+    (this.persistAsked ??= requestPersistence({ persist: this.opts.persist, storage: this.opts.storage }));
 
   constructor(
     base: string,
@@ -152,7 +156,8 @@ export class CachedUrlSource implements FileSource {
       // A part is gone (storage pressure): the marker goes, and the file is fetched again.
       await cache.delete(url);
     }
-    const ensureRoom = (bytes: number) => ensureRoomFor(url, bytes, { persist: this.opts.persist, storage: this.opts.storage, largeBytes: this.partBytes + 1 }).then(() => undefined);
+    const ensureRoom = (bytes: number) =>
+      ensureRoomFor(url, bytes, { persist: this.opts.persist === false ? false : this.persistOnce, storage: this.opts.storage, largeBytes: this.partBytes + 1 }).then(() => undefined);
     const partsDownload = (response: Response | null, size: number) =>
       downloadInParts({
         cache,
@@ -164,6 +169,7 @@ export class CachedUrlSource implements FileSource {
         response,
         size,
         ensureRoom,
+        storage: this.opts.storage,
         onProgress: (loaded, total, done) => this.opts.onProgress?.({ file: name, loaded, total, done }),
       });
     // A download in parts that stopped (a reload, a dropped connection): resume it.
