@@ -249,3 +249,37 @@ describe('photo search in the demo (strict CSP, the model in a worker)', () => {
     await page.close();
   });
 });
+
+describe('the demo under the strictest policy (no WebAssembly either)', () => {
+  it("script-src 'self' only: the labels view classifies the sample image in its worker, with no violation", async () => {
+    const strict = await startDemoServer({
+      port: 0,
+      dist: env.dist,
+      headers: { 'Content-Security-Policy': "default-src 'self'; script-src 'self'; worker-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'" },
+    });
+    const page = await env.newPage();
+    try {
+      await page.addInitScript(() => {
+        const w = window as unknown as { cspViolations: string[] };
+        w.cspViolations = [];
+        document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      });
+      const workers: string[] = [];
+      page.on('worker', (w) => workers.push(new URL(w.url()).pathname));
+      await page.goto(strict.url + '?model=/fixtures/siglip-tiny/');
+      await page.locator('#model-status[data-state="ready"]').waitFor({ timeout: 240_000 });
+      await page.locator('#sample-btn').click();
+      await page.locator('#classify-btn:not([disabled])').waitFor();
+      await page.locator('#classify-btn').click();
+      await page.locator('.result[data-state="done"]').waitFor({ timeout: 240_000 });
+      const best = await page.locator('.result .score-row .label').first().innerText();
+      expect(best).toBe('2 cats');
+      expect(workers).toEqual(['/siglip-webgpu.worker.js']);
+      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+    } finally {
+      await page.close();
+      await strict.close();
+    }
+  });
+});
+
