@@ -263,7 +263,8 @@ export class PhotoSearch {
   /** A photo tile: its thumbnail, its path, its score (in results), and "More like this". */
   private figure(p: Photo, score: number | null): HTMLElement {
     const name = p.path.slice(p.path.lastIndexOf('/') + 1);
-    const more = h('button', { class: 'more', type: 'button', title: `Photos like ${name}` }, 'More like this');
+    // "More like this": the tiles of the collection are small, so a shorter word there.
+    const more = h('button', { class: 'more', type: 'button', title: `More like this: photos like ${name}` }, score === null ? 'Similar' : 'More like this');
     more.addEventListener('click', () => void this.moreLike(p));
     const img = p.url ? h('img', { src: p.url, alt: name, loading: 'lazy' }) : h('div', { class: 'no-thumb', text: name });
     const caption = h('figcaption', {}, h('span', { class: 'name', text: name, title: p.path }));
