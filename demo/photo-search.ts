@@ -64,6 +64,8 @@ export class PhotoSearch {
   private indexing = false;
   private searching = false;
   private lastQuery: { text: string } | { like: string } | null = null;
+  /** Indexing runs finished (the status's data-run: what the tests wait for). */
+  private runs = 0;
 
   private readonly ui = {
     card: el('photos-card'),
@@ -178,6 +180,9 @@ export class PhotoSearch {
     if (!m) return this.hooks.showError('No model', 'load a model first (step 1): photos are embedded by it');
     this.indexing = true;
     this.update();
+    // The status says "indexing" from the first moment (nothing of an earlier run's figures stays on it).
+    for (const k of ['embedded', 'cached', 'failed', 'unsupported', 'ms']) delete this.ui.status.dataset[k];
+    this.setStatus('indexing', `Indexing ${source}…`);
     const t0 = performance.now();
     const counts = { embedded: 0, cached: 0, failed: 0, unsupported: 0 };
     try {
@@ -233,6 +238,7 @@ export class PhotoSearch {
       this.hooks.showError('Indexing stopped', e);
     } finally {
       this.indexing = false;
+      this.ui.status.dataset.run = String(++this.runs);
       this.ui.progress.hidden = true;
       this.update();
       this.hooks.onChange();

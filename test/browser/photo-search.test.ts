@@ -97,9 +97,12 @@ async function demoPage(query = '?model=/fixtures/siglip-tiny/&view=search'): Pr
   return page;
 }
 
-async function indexed(page: Page): Promise<Record<string, string | undefined>> {
-  await page.locator('#index-status[data-state="ready"], #index-status[data-state="error"]').waitFor({ timeout: 240_000 });
+/** Runs `action` (a pick, a drop) and waits for the indexing run it starts to finish; the status's figures. */
+async function indexed(page: Page, action: () => Promise<unknown>): Promise<Record<string, string | undefined>> {
   const status = page.locator('#index-status');
+  const run = Number((await status.getAttribute('data-run')) ?? 0) + 1;
+  await action();
+  await page.locator(`#index-status[data-run="${run}"]`).waitFor({ timeout: 240_000 });
   expect(await status.getAttribute('data-state'), await status.innerText()).toBe('ready');
   return status.evaluate((e) => ({ ...(e as HTMLElement).dataset, text: e.textContent ?? '' }));
 }
@@ -130,8 +133,7 @@ describe('photo search in the demo (strict CSP, the model in a worker)', () => {
     page = await demoPage();
     expect(await page.locator('#view-search').isVisible()).toBe(true);
     expect(await page.locator('#search-btn').isDisabled()).toBe(true); // nothing indexed yet
-    await page.locator('#photo-folder').setInputFiles(folder);
-    const st = await indexed(page);
+    const st = await indexed(page, () => page.locator('#photo-folder').setInputFiles(folder));
     console.log(`[photo search] ${st.text}`);
     expect(st).toMatchObject({ embedded: '26', cached: '0', failed: '1', unsupported: '1' });
     expect(Number(await page.locator('#collection').getAttribute('data-count'))).toBe(26);
@@ -184,8 +186,7 @@ describe('photo search in the demo (strict CSP, the model in a worker)', () => {
     await page.locator('#search-btn').click();
     expectNodeRanking(await shown(page), await rankByText(nodeModel, index, QUERY), 'text query after a reload');
 
-    await page.locator('#photo-folder').setInputFiles(folder);
-    const st = await indexed(page);
+    const st = await indexed(page, () => page.locator('#photo-folder').setInputFiles(folder));
     expect(st).toMatchObject({ embedded: '0', cached: '27', failed: '0', unsupported: '1' });
     expect(await page.locator('#index-progress').isHidden()).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
@@ -207,18 +208,16 @@ describe('photo search in the demo (strict CSP, the model in a worker)', () => {
       (window as unknown as { showDirectoryPicker: () => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker = async () => (await navigator.storage.getDirectory()).getDirectoryHandle('trip');
     };
     await page.evaluate(standIn);
-    await page.locator('#pick-folder-btn').click();
-    await expect.poll(async () => (await page.locator('#index-status').getAttribute('data-embedded')) ?? '', { timeout: 120_000 }).toBe('2');
-    expect(await page.locator('#index-status').innerText()).toMatch(/^folder “trip”: 2 image files/);
+    const picked = await indexed(page, () => page.locator('#pick-folder-btn').click());
+    expect(picked).toMatchObject({ embedded: '2', cached: '0' });
+    expect(picked.text).toMatch(/^folder “trip”: 2 image files/);
     expect(await page.locator('#collection .photo[data-path="trip/day1/cats.png"]').count()).toBe(1);
 
     await page.reload();
     await page.locator('#model-status[data-state="ready"]').waitFor({ timeout: 240_000 });
     await page.locator('#rescan-btn:not([hidden])').waitFor();
     expect(await page.locator('#rescan-btn').innerText()).toBe('Scan “trip” again');
-    await page.locator('#rescan-btn').click();
-    await page.locator('#index-status[data-state="ready"][data-cached="2"]').waitFor({ timeout: 120_000 });
-    expect(await page.locator('#index-status').getAttribute('data-embedded')).toBe('0');
+    expect(await indexed(page, () => page.locator('#rescan-btn').click())).toMatchObject({ embedded: '0', cached: '2' });
 
     // Dropped files (a DataTransfer with two files).
     const drop = await page.evaluateHandle((s) => {
@@ -226,8 +225,7 @@ describe('photo search in the demo (strict CSP, the model in a worker)', () => {
       for (const x of s) dt.items.add(new File([Uint8Array.from(atob(x.b64), (c) => c.charCodeAt(0))], `dropped-${x.name}`, { type: 'image/png', lastModified: 1 }));
       return dt;
     }, sample);
-    await page.locator('#photo-drop').dispatchEvent('drop', { dataTransfer: drop });
-    await page.locator('#index-status[data-state="ready"][data-embedded="2"]').waitFor({ timeout: 120_000 });
+    expect(await indexed(page, () => page.locator('#photo-drop').dispatchEvent('drop', { dataTransfer: drop }))).toMatchObject({ embedded: '2' });
     expect(await page.locator('#collection .photo[data-path="dropped-cats.png"]').count()).toBe(1);
     expect(Number(await page.locator('#collection').getAttribute('data-count'))).toBe(30);
   });
