@@ -1,27 +1,29 @@
 /**
- * The browser demo (demo/index.html): pick a SigLIP checkpoint (hub id, base URL, or local files), add images, type
- * labels, and see zero-shot scores as bars. Built by scripts/build.mjs into dist/demo/main.js (the library bundled
- * in) and served by scripts/serve-demo.mjs (`npm run demo`).
+ * The browser demo (demo/index.html): pick a SigLIP checkpoint (hub id, base URL, or local files), then either add
+ * images and labels and see zero-shot scores as bars, or index a photo folder and search it by text or by example
+ * (photo-search.ts). The model runs in a Web Worker (siglip-webgpu/worker), so the page stays responsive while
+ * weights load and photos are embedded; what the browser keeps (weights, the photo index) is listed and can be
+ * deleted (storage-panel.ts). Built by scripts/build.mjs into dist/demo/ (main.js and the worker's script, the
+ * library bundled in) and served by scripts/serve-demo.mjs (`npm run demo`), with a strict Content-Security-Policy.
  *
- * URL parameters: ?model=<hub id or URL> preselects a model and loads it at once (e.g. ?model=/fixtures/siglip-tiny/).
+ * URL parameters: ?model=<hub id or URL> preselects a model and loads it at once (e.g. ?model=/fixtures/siglip-tiny/);
+ * ?view=search opens the photo search.
  * Everything that touches the GPU is async and runs one thing at a time: buttons are disabled while busy, and every
  * error is shown in the page. The test suite drives this page (test/browser/demo.test.ts) through its element ids and
  * data-state attributes; keep them stable.
  */
-import { createEngine, DEFAULT_MODEL, SiglipModel, type ClassifyResult, type Engine, type LoadProgress, type ModelFiles } from '../src/index.js';
+import { createEngine, DEFAULT_MODEL, type ClassifyResult, type LoadProgress, type ModelFiles } from '../src/index.js';
 import { BROWSER_CACHE_NAME } from '../src/model/hub/index.js';
+import { SiglipWorkerModel } from '../src/worker.js';
+import { el, formatBytes, formatMs, h, message } from './dom.js';
+import { PhotoSearch } from './photo-search.js';
+import { StoragePanel } from './storage-panel.js';
 
 const SAMPLE_IMAGE = '/fixtures/images/cats.png';
 const DEFAULT_TEMPLATE = 'This is a photo of {}.';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Elements
-
-function el<T extends HTMLElement = HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`demo page: #${id} is missing`);
-  return e as T;
-}
 
 const ui = {
   gpu: el('gpu'),
@@ -59,6 +61,10 @@ const ui = {
   classifyBtn: el<HTMLButtonElement>('classify-btn'),
   results: el('results'),
   resultsSummary: el('results-summary'),
+  tabLabels: el<HTMLButtonElement>('view-labels-tab'),
+  tabSearch: el<HTMLButtonElement>('view-search-tab'),
+  viewLabels: el('view-labels'),
+  viewSearch: el('view-search'),
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -71,9 +77,8 @@ interface DemoImage {
   url: string;
 }
 
-let engine: Engine | null = null;
 let engineError: string | null = null;
-let model: SiglipModel | null = null;
+let model: SiglipWorkerModel | null = null;
 let modelName = '';
 let busy = false;
 let images: DemoImage[] = [];
@@ -83,42 +88,17 @@ let localModelFiles: File[] = [];
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
 
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
-
-function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
 /** Scores as displayed: 4 decimals, or 2 significant digits below 1e-4 (SigLIP's sigmoid scores get tiny). */
 function formatScore(s: number): string {
   return s >= 1e-4 || s === 0 ? s.toFixed(4) : s.toExponential(1);
 }
 
-function message(e: unknown): string {
-  if (e instanceof Error) return e.message || String(e);
-  return String(e);
-}
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  e.append(...children);
-  return e;
-}
+const photoSearch = new PhotoSearch({ showError: (title, e) => showError(title, e), onChange: () => void storage.render() });
+const storage = new StoragePanel({
+  showError: (title, e) => showError(title, e),
+  // Deleting the current model's photo index empties the search view too.
+  onIndexDeleted: (key) => photoSearch.forget(key),
+});
 
 function showError(title: string, e: unknown): void {
   ui.errorTitle.textContent = title;
@@ -185,7 +165,9 @@ async function initGpu(): Promise<void> {
     return;
   }
   try {
-    engine = await createEngine();
+    // An engine on the page, only to describe the adapter; models run in their worker, on an engine of their own.
+    const engine = await createEngine();
+    engine.dispose();
     const f16 = engine.hasF16;
     ui.gpu.dataset.state = 'ok';
     ui.gpuText.textContent = `${engine.info.name}${engine.info.isCpu ? ' (CPU, slow)' : ''}`;
@@ -199,13 +181,6 @@ async function initGpu(): Promise<void> {
     ui.gpuText.textContent = 'No WebGPU adapter';
     showGpuNotice('WebGPU has no adapter', `${engineError} Models cannot run in this browser.`);
   }
-}
-
-/** The engine models run on; a new one if the last was lost. */
-async function getEngine(): Promise<Engine> {
-  if (engine && !engine.isDisposed) return engine;
-  engine = await createEngine();
-  return engine;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -266,6 +241,7 @@ async function loadModel(ref: string | ModelFiles, name: string): Promise<void> 
     if (model) {
       const old = model;
       model = null;
+      photoSearch.setModel(null, '');
       updateButtons();
       await old.dispose();
     }
@@ -273,7 +249,8 @@ async function loadModel(ref: string | ModelFiles, name: string): Promise<void> 
     progress.start(`Fetching ${name}…`);
     const t0 = performance.now();
     try {
-      const m = await SiglipModel.load(ref, { engine: await getEngine(), dtype, onProgress: progress.update });
+      // In a Web Worker: the download, the upload of weights and every pass run off this thread.
+      const m = await SiglipWorkerModel.load(ref, { dtype, onProgress: progress.update });
       const ms = performance.now() - t0;
       model = m;
       modelName = name;
@@ -287,18 +264,28 @@ async function loadModel(ref: string | ModelFiles, name: string): Promise<void> 
           `width ${cfg.vision.hiddenSize}`,
           `${formatBytes(m.weightBytes)} on the GPU (${m.dtype})`,
           typeof ref === 'string' ? (cached ? 'weights from the browser cache' : 'weights downloaded and cached') : 'from local files',
+          'in a Web Worker',
         ].join(' · ') }),
       ]);
       ui.modelStatus.dataset.loadMs = ms.toFixed(1);
       void showCacheUsage();
+      void storage.render();
+      await photoSearch.setModel(m, modelKey(ref, dtype));
     } catch (e) {
       setModelStatus('error', [`${name}: not loaded.`]);
-      if (engine && /device lost|disposed/i.test(message(e))) engine = null;
+      void storage.render();
       throw e;
     } finally {
       progress.finish();
     }
   });
+}
+
+/** What the photo index is kept under: the model (a reference, or local files by name, size and time) and dtype. */
+function modelKey(ref: string | ModelFiles, dtype: string): string {
+  if (typeof ref === 'string') return `${ref}|${dtype}`;
+  const w = ref.weights as File | string;
+  return typeof w === 'string' ? `${w}|${dtype}` : `files:${w.name}:${w.size}:${w.lastModified}|${dtype}`;
 }
 
 function loadFromInput(): void {
@@ -374,6 +361,7 @@ async function clearCache(): Promise<void> {
     if (typeof caches === 'undefined') throw new Error('this browser has no Cache API here (an insecure context?)');
     const had = await caches.delete(BROWSER_CACHE_NAME);
     ui.cacheInfo.textContent = had ? '(cleared)' : '(nothing cached)';
+    await storage.render();
   });
 }
 
@@ -500,6 +488,17 @@ async function classifyAll(): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Wiring
 
+function selectView(search: boolean): void {
+  ui.tabLabels.setAttribute('aria-selected', String(!search));
+  ui.tabSearch.setAttribute('aria-selected', String(search));
+  ui.viewLabels.hidden = search;
+  ui.viewSearch.hidden = !search;
+  const url = new URL(location.href);
+  if (search) url.searchParams.set('view', 'search');
+  else url.searchParams.delete('view');
+  history.replaceState(null, '', url);
+}
+
 function selectTab(files: boolean): void {
   ui.tabHub.setAttribute('aria-selected', String(!files));
   ui.tabFiles.setAttribute('aria-selected', String(files));
@@ -525,6 +524,8 @@ function dropZone(zone: HTMLElement, onFiles: (files: File[]) => void): void {
 
 function wire(): void {
   ui.errorClose.addEventListener('click', clearError);
+  ui.tabLabels.addEventListener('click', () => selectView(false));
+  ui.tabSearch.addEventListener('click', () => selectView(true));
   ui.tabHub.addEventListener('click', () => selectTab(false));
   ui.tabFiles.addEventListener('click', () => selectTab(true));
   ui.loadBtn.addEventListener('click', loadFromInput);
@@ -563,6 +564,8 @@ async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const preset = params.get('model');
   if (preset) ui.modelRef.value = preset;
+  selectView(params.get('view') === 'search');
+  void storage.render();
   await initGpu();
   updateButtons();
   void showCacheUsage();

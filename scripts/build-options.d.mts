@@ -3,3 +3,5 @@ import type { BuildOptions, Plugin } from 'esbuild';
 export declare const COMMON: BuildOptions;
 export declare const nodeOnlyStubs: Plugin;
 export declare const BROWSER: BuildOptions;
+export declare const BROWSER_ENTRIES: Record<string, string>;
+export declare const DEMO_ENTRIES: Record<string, string>;

@@ -51,3 +51,19 @@ export const wasmUrlsInline = {
  * chunks fetched, relative to the entry, only when a file of that format arrives. Needs `outdir`.
  */
 export const BROWSER = { ...COMMON, platform: 'browser', plugins: [nodeOnlyStubs, wasmUrlsInline], splitting: true, chunkNames: 'chunks/[name]-[hash]' };
+
+/**
+ * The browser build's entry points, built together (one esbuild run, split) so that they share their code: the
+ * library, the worker-mode client (`siglip-webgpu/worker`) and the script that runs in the worker. Sharing keeps the
+ * decoders once in the package, and makes the client's error classes the very ones the library exports (an error
+ * from the worker is `instanceof` the class an app imports). The client names the worker script as
+ * `new URL('./siglip-webgpu.worker.js', import.meta.url)`: both stay at the top of the output folder.
+ */
+export const BROWSER_ENTRIES = {
+  'siglip-webgpu.browser': 'src/browser.ts',
+  worker: 'src/worker.ts',
+  'siglip-webgpu.worker': 'src/worker/worker-entry.ts',
+};
+
+/** The demo's entry points (into dist/demo/): its page script, and the worker script it starts beside it. */
+export const DEMO_ENTRIES = { main: 'demo/main.ts', 'siglip-webgpu.worker': 'src/worker/worker-entry.ts' };

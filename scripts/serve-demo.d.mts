@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 
 export const MIME_TYPES: Record<string, string>;
+export const DEMO_CSP: string;
 export function mimeType(path: string): string;
 export function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | null;
 
@@ -16,6 +17,8 @@ export interface DemoServerOptions {
   host?: string;
   /** Called with one line per request. */
   log?: (line: string) => void;
+  /** Added to every answer (e.g. a Content-Security-Policy). */
+  headers?: Record<string, string>;
 }
 
 export interface DemoServer {

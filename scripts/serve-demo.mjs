@@ -78,9 +78,27 @@ function fileUnder(dir, rel) {
 }
 
 /**
+ * The Content-Security-Policy `npm run demo` serves the demo with (CSP=off turns it off): no inline script, no eval,
+ * no blob: or data: scripts, workers only from this origin. 'wasm-unsafe-eval' lets the WebP, AVIF and HEIC decoders
+ * compile their WebAssembly (PNG, JPEG, GIF, BMP and TIFF need nothing); blob: images are the photos' thumbnails;
+ * connect-src allows the hub and its CDN (huggingface.co redirects weights to *.hf.co).
+ */
+export const DEMO_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "img-src 'self' blob: data:",
+  "style-src 'self'",
+  "connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co",
+  "object-src 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/**
  * Starts the server. Options: root (the repository, default this script's parent), dist (the build folder, default
  * <root>/dist), port (default 8080; 0 = any free port), host (default 127.0.0.1), log (a function for one line per
- * request; default none). Resolves to { url, port, server, close() }.
+ * request; default none), headers (added to every answer, e.g. { 'Content-Security-Policy': DEMO_CSP }). Resolves to
+ * { url, port, server, close() }.
  */
 export async function startDemoServer(opts = {}) {
   const root = resolve(opts.root ?? ROOT);
@@ -112,10 +130,10 @@ export async function startDemoServer(opts = {}) {
     const file = pathname.includes('\0') ? null : locate(pathname);
     if (!file) {
       done(404);
-      return void res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(method === 'HEAD' ? undefined : `not found: ${pathname}\n`);
+      return void res.writeHead(404, { ...opts.headers, 'Content-Type': 'text/plain; charset=utf-8' }).end(method === 'HEAD' ? undefined : `not found: ${pathname}\n`);
     }
     const range = parseRange(req.headers.range, file.size);
-    const headers = { 'Content-Type': mimeType(file.path), 'Accept-Ranges': 'bytes' };
+    const headers = { ...opts.headers, 'Content-Type': mimeType(file.path), 'Accept-Ranges': 'bytes' };
     if (range === 'unsatisfiable') {
       done(416);
       return void res.writeHead(416, { ...headers, 'Content-Range': `bytes */${file.size}` }).end();
@@ -170,10 +188,16 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   }
   const verbose = process.argv.includes('--verbose');
   try {
-    const { url } = await startDemoServer({ port, host: process.env.HOST || '127.0.0.1', log: verbose ? (l) => console.log(l) : undefined });
+    const csp = process.env.CSP !== 'off';
+    const { url } = await startDemoServer({
+      port,
+      host: process.env.HOST || '127.0.0.1',
+      log: verbose ? (l) => console.log(l) : undefined,
+      headers: csp ? { 'Content-Security-Policy': DEMO_CSP } : {},
+    });
     console.log(`SigLIP WebGPU demo: ${url}`);
     console.log(`  tiny test model (offline): ${url}?model=/fixtures/siglip-tiny/`);
-    console.log('  Ctrl-C to stop');
+    console.log(`  ${csp ? 'served with a strict Content-Security-Policy (CSP=off to serve without)' : 'no Content-Security-Policy'}; Ctrl-C to stop`);
   } catch (e) {
     console.error(`serve-demo: cannot listen on port ${port}: ${e.message}${e.code === 'EADDRINUSE' ? ' (in use; set PORT=...)' : ''}`);
     process.exit(1);

@@ -13,11 +13,15 @@ export { parseSiglipConfig, type SiglipConfig, type VisionConfig, type TextConfi
 export { SiglipTokenizer } from './model/tokenizer/index.js';
 export { SiglipImageProcessor, decodeImage, resizeBicubic, ImageDecodeError, type DecodeOptions, type ImageInput, type RgbImage, type PreprocessorConfig } from './model/image/index.js';
 export { openModelSource, HubError, HubHttpError, HubUnreachableError, HubDownloadError, UnsafeHubValueError, CachePathError, type HubOptions } from './model/hub/index.js';
+// The browser's weights cache: what it holds, deleting it, and the storage quota it lives in.
+export { listCachedFiles, deleteCachedFiles, StorageQuotaError, storageState, requestPersistence, BROWSER_CACHE_NAME, type CachedFile, type StorageState } from './model/hub/index.js';
 export { UrlSource, BlobSource, CompositeSource, type FileSource } from './model/source.js';
 export { SyntheticSource } from './model/synthetic.js';
 export { PRESETS, presetConfig } from './model/presets.js';
 export { encodeSafetensors, readSafetensorsHeader, readSafetensorsFile } from './model/safetensors.js';
 export type { LoadProgress } from './model/weights.js';
+// What worker mode's embedImagesSettled does, on a SiglipModel in this thread (siglip-webgpu/worker: in a worker).
+export { embedImagesSettled, type EmbedSettledOptions, type SettledEmbedding } from './worker/embed-settled.js';
 
 export { createEngine, Engine, type EngineOptions, type EngineStats } from './ops/engine.js';
 export { Tensor } from './runtime/tensor.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { BROWSER } from '../../scripts/build-options.mjs';
+import { BROWSER, BROWSER_ENTRIES, DEMO_ENTRIES } from '../../scripts/build-options.mjs';
 import { startDemoServer, type DemoServer } from '../../scripts/serve-demo.mjs';
 import { SiglipModel } from '../../src/model/siglip-model.js';
 import { FIXTURES } from '../helpers/fixtures.js';
@@ -77,13 +77,14 @@ export function requireChromium(): void {
 /** The esbuild options of scripts/build.mjs for the browser bundles (scripts/build-options.mjs), with source maps. */
 const BROWSER_BUILD = { ...BROWSER, sourcemap: true } as const;
 
-/** Builds dist/siglip-webgpu.browser.js and dist/demo/main.js into a new temporary folder (about 0.3 s), plus the
- *  blank page the library tests run in (served as /dist/blank.html). */
+/** Builds the browser entries (dist/siglip-webgpu.browser.js, dist/worker.js, dist/siglip-webgpu.worker.js) and the
+ *  demo (dist/demo/main.js and its worker) into a new temporary folder (about 0.5 s), plus the blank page the library
+ *  tests run in (served as /dist/blank.html). */
 export async function buildBrowserBundles(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'siglip-browser-dist-'));
   await Promise.all([
-    build({ ...BROWSER_BUILD, entryPoints: { 'siglip-webgpu.browser': 'src/browser.ts' }, outdir: dir }),
-    build({ ...BROWSER_BUILD, entryPoints: { main: 'demo/main.ts' }, outdir: join(dir, 'demo') }),
+    build({ ...BROWSER_BUILD, entryPoints: BROWSER_ENTRIES, outdir: dir }),
+    build({ ...BROWSER_BUILD, entryPoints: DEMO_ENTRIES, outdir: join(dir, 'demo') }),
   ]);
   writeFileSync(join(dir, 'blank.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>siglip-webgpu test page</title>\n');
   return dir;
@@ -92,6 +93,8 @@ export async function buildBrowserBundles(): Promise<string> {
 export interface BrowserEnv {
   /** The served site's base URL, "http://127.0.0.1:PORT/". */
   url: string;
+  /** The build folder it serves (tests may serve it again, e.g. with other headers). */
+  dist: string;
   context: BrowserContext;
   /** Everything the pages printed or threw, for failure messages. */
   log: string[];
@@ -160,7 +163,7 @@ export async function startBrowserEnv(): Promise<BrowserEnv> {
   };
   // Pages (and first launches of the GPU process) are fine; leftover pages are closed with the context.
   ctx.setDefaultTimeout(240_000);
-  return { url, context: ctx, log, libraryPage, newPage, close: cleanup };
+  return { url, dist, context: ctx, log, libraryPage, newPage, close: cleanup };
 }
 
 /**

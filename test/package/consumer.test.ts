@@ -10,6 +10,8 @@
  *   - esbuild, webpack 5 and Vite bundle the web-app snippet with no configuration
  *   - the Vite-built page, the webpack-built page and the CDN snippet (the browser file loaded as it is, no bundler),
  *     served statically, classify in Chromium (SwiftShader) with the Node numbers (≤ 1e-5)
+ *   - worker mode (`siglip-webgpu/worker`): the README's worker snippet built by Vite (with its one line of config)
+ *     and by webpack 5 (none), and its CDN recipe, classify in Chromium in a worker with the Node numbers
  * The bundlers and tsc are this repository's devDependencies, run on the temporary projects. Web apps are installed
  * with --omit=optional (no Dawn), as the README offers.
  * Run alone: `npx vitest run test/package` (scripts/test.sh runs it as its own phase).
@@ -132,7 +134,7 @@ let pack: { filename: string; size: number; unpackedSize: number; files: { path:
 let snippets: Map<string, string>;
 let failure: unknown;
 const figures: Record<string, number> = {};
-const dirs = { node: '', vite: '', webpack: '', cdn: '' };
+const dirs = { node: '', vite: '', webpack: '', cdn: '', viteWorker: '', webpackWorker: '' };
 
 beforeAll(async () => {
   try {
@@ -158,6 +160,9 @@ beforeAll(async () => {
     ] as const) {
       if (r.code !== 0) throw new Error(`npm install of the tarball in ${dir} failed:\n${r.out}`);
     }
+
+    // The worker-mode apps: the web apps' dependencies as installed (copied, not installed again).
+    for (const dir of [dirs.viteWorker, dirs.webpackWorker]) cpSync(join(dirs.vite, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
 
     write(join(dirs.node, 'classify.mjs'), snippet(snippets, 'node/classify.mjs'));
     write(join(dirs.node, 'classify.cjs'), snippet(snippets, 'node/classify.cjs'));
@@ -195,11 +200,19 @@ beforeAll(async () => {
 
     write(join(dirs.webpack, 'src', 'index.js'), snippet(snippets, 'vite/main.js'));
 
+    write(join(dirs.viteWorker, 'index.html'), snippet(snippets, 'vite/index.html'));
+    write(join(dirs.viteWorker, 'main.js'), snippet(snippets, 'worker/main.js'));
+    write(join(dirs.viteWorker, 'vite.config.js'), snippet(snippets, 'worker/vite.config.js'));
+    addModelAndImage(join(dirs.viteWorker, 'public'));
+    write(join(dirs.webpackWorker, 'src', 'index.js'), snippet(snippets, 'worker/main.js'));
+
     // The CDN page: the browser file served at the CDN's path, loaded by the page with no build step.
     write(join(dirs.cdn, 'dist', 'index.html'), snippet(snippets, 'cdn/index.html'));
     // A CDN serves every file of the package: the browser entry and the chunks it loads relative to itself.
     cpSync(join(dirs.vite, 'node_modules', 'siglip-webgpu', 'dist'), join(dirs.cdn, 'dist', 'npm', `siglip-webgpu@${VERSION}`, 'dist'), { recursive: true });
     addModelAndImage(join(dirs.cdn, 'dist'));
+    write(join(dirs.cdn, 'dist', 'worker.html'), snippet(snippets, 'worker/cdn.html'));
+    write(join(dirs.cdn, 'dist', 'siglip-worker.js'), snippet(snippets, 'worker/siglip-worker.js'));
   } catch (e) {
     failure = e;
   }
@@ -229,11 +242,13 @@ function nodeScores(): Promise<Score[]> {
 }
 
 describe('the packed package', () => {
-  it('holds the two entry points, their declarations, the CLI and the code the Node entry and the CLI share, and nothing else', () => {
+  it('holds the entry points (Node, browser, worker mode and its worker script), their declarations, the CLI and the shared code, and nothing else', () => {
     const files = pack.files.map((f) => f.path).sort();
-    const allowed = /^(README\.md|package\.json|dist\/index\.js|dist\/siglip-webgpu\.browser\.js|dist\/cli\.js|dist\/apps\.js|dist\/preprocess-worker\.js|dist\/(lib|chunks)\/[\w-]+\.js|dist\/types\/.+\.d\.ts)$/;
+    const allowed = /^(README\.md|package\.json|dist\/index\.js|dist\/siglip-webgpu\.(browser|worker)\.js|dist\/worker\.js|dist\/cli\.js|dist\/apps\.js|dist\/preprocess-worker\.js|dist\/(lib|chunks)\/[\w-]+\.js|dist\/types\/.+\.d\.ts)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    for (const f of ['dist/index.js', 'dist/siglip-webgpu.browser.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/browser.d.ts']) expect(files).toContain(f);
+    for (const f of ['dist/index.js', 'dist/siglip-webgpu.browser.js', 'dist/worker.js', 'dist/siglip-webgpu.worker.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/browser.d.ts', 'dist/types/worker.d.ts']) {
+      expect(files).toContain(f);
+    }
     // Every exported path and its types is in it.
     const manifest = JSON.parse(readFileSync(join(dirs.node, 'node_modules', 'siglip-webgpu', 'package.json'), 'utf8'));
     const targets = (x: unknown): string[] => (typeof x === 'string' ? [x] : Object.values(x as object).flatMap(targets));
@@ -251,10 +266,10 @@ describe('the packed package', () => {
     expect(attw).toContain('No problems found');
   });
 
-  it('stays within its size limits (size-limit: the tarball, the browser entry gzipped)', async () => {
+  it('stays within its size limits (size-limit: the tarball, the browser entry and worker mode\'s page side, gzipped)', async () => {
     const r = await run(join(BIN, 'size-limit'), ['--json'], ROOT);
     const results: { name: string; passed: boolean; size: number }[] = JSON.parse(r.stdout);
-    expect(results.length, r.out).toBe(2);
+    expect(results.length, r.out).toBe(3);
     for (const x of results) {
       expect(x.size, `${x.name}: measured nothing`).toBeGreaterThan(0);
       expect(x.passed, `${x.name}: ${x.size} bytes is over its limit in .size-limit.js\n${r.out}`).toBe(true);
@@ -262,12 +277,14 @@ describe('the packed package', () => {
     expect(r.code, r.out).toBe(0);
     expect(results[0]!.size).toBe(pack.size);
     figures.browserEntryGzipBytes = results[1]!.size;
+    figures.workerClientGzipBytes = results[2]!.size;
   });
 
-  it('has a browser entry that imports nothing (no webgpu, no node: module) and a Node entry that imports only its dependencies', () => {
+  it('has browser entries that import nothing (no webgpu, no node: module) and a Node entry that imports only its dependencies', () => {
     const pkg = join(dirs.vite, 'node_modules', 'siglip-webgpu', 'dist');
-    // The browser entry imports nothing but its own lazily loaded chunks (the image decoders), which are packed.
-    const browserFiles = [join(pkg, 'siglip-webgpu.browser.js'), ...readdirSync(join(pkg, 'chunks')).map((f) => join(pkg, 'chunks', f))];
+    // The browser entries (the library, worker mode, the worker's script) import nothing but their shared code and
+    // lazily loaded chunks (the image decoders), which are packed.
+    const browserFiles = ['siglip-webgpu.browser.js', 'worker.js', 'siglip-webgpu.worker.js'].map((f) => join(pkg, f)).concat(readdirSync(join(pkg, 'chunks')).map((f) => join(pkg, 'chunks', f)));
     for (const f of browserFiles) {
       const specs = importSpecifiers(readFileSync(f, 'utf8'));
       expect(specs.filter((s) => !s.startsWith('.')), f).toEqual([]);
@@ -350,16 +367,47 @@ describe('bundlers, no configuration', () => {
   });
 });
 
+describe('bundlers, worker mode', () => {
+  it('webpack 5 builds the worker-mode page with no configuration, the worker as a chunk of its own', async () => {
+    const out = await ok(process.execPath, [WEBPACK, '--mode', 'production'], dirs.webpackWorker);
+    expect(out).toMatch(/compiled (successfully|with \d+ warnings?)/);
+    for (const w of out.match(/^WARNING in .*$/gm) ?? []) expect(w).toMatch(/^WARNING in (asset|entrypoint) size limit|^WARNING in webpack performance recommendations/);
+    const main = readFileSync(join(dirs.webpackWorker, 'dist', 'main.js'), 'utf8');
+    expect(main).toMatch(/new Worker\(/);
+    expect(readdirSync(join(dirs.webpackWorker, 'dist'))).toContain('siglip-webgpu.js'); // the worker, by its name
+    figures.webpackWorkerPageGzipBytes = gzipSync(main).length;
+  });
+
+  it('Vite (worker format "es", the README\'s one line) builds it; the page\'s own script is small', async () => {
+    await ok(process.execPath, [VITE, 'build', '--logLevel', 'warn'], dirs.viteWorker);
+    const assets = readdirSync(join(dirs.viteWorker, 'dist', 'assets')).filter((f) => f.endsWith('.js'));
+    for (const a of assets) expect(foreignImports(readFileSync(join(dirs.viteWorker, 'dist', 'assets', a), 'utf8')), a).toEqual([]);
+    expect(assets.some((a) => a.startsWith('siglip-webgpu.worker-')), assets.join(', ')).toBe(true);
+    const entry = /src="\/assets\/([^"]+\.js)"/.exec(readFileSync(join(dirs.viteWorker, 'dist', 'index.html'), 'utf8'))?.[1];
+    const js = readFileSync(join(dirs.viteWorker, 'dist', 'assets', entry!), 'utf8');
+    // The page loads the client and the error classes; the engine is in the worker's files.
+    expect(js).not.toMatch(/createComputePipeline/);
+    Object.assign(figures, { viteWorkerPageBytes: js.length, viteWorkerPageGzipBytes: gzipSync(js).length });
+  });
+});
+
 describe('in Chromium (SwiftShader), served statically', () => {
   /** Serves <dir>/dist (Vite's preview server: static files, 404 for anything missing), opens it and reads the
    *  scores the page writes; page errors fail it at once. */
-  async function classifyPage(dir: string): Promise<Score[]> {
+  async function classifyPage(dir: string, path = ''): Promise<Score[]> {
+    return (await classifyPageWithWorkers(dir, path)).scores;
+  }
+
+  /** classifyPage, and the URLs of the workers the page started. */
+  async function classifyPageWithWorkers(dir: string, path = ''): Promise<{ scores: Score[]; workers: string[] }> {
     requireChromium();
-    expect(existsSync(join(dir, 'dist', 'index.html')), `${dir}/dist/index.html: not built`).toBe(true);
+    expect(existsSync(join(dir, 'dist', path || 'index.html')), `${dir}/dist/${path || 'index.html'}: not built`).toBe(true);
     const server = await preview({ root: dir, configFile: false, logLevel: 'silent', appType: 'mpa', preview: { host: '127.0.0.1', port: 0, strictPort: true } });
     servers.push(server);
     browser ??= chromium.launchPersistentContext(mkdtempSync(join(tmp, 'chromium-profile-')), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
     const page = await (await browser).newPage();
+    const workers: string[] = [];
+    page.on('worker', (w) => workers.push(w.url()));
     const log: string[] = [];
     page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
     page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.url()}`));
@@ -371,10 +419,10 @@ describe('in Chromium (SwiftShader), served statically', () => {
           if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) reject(new Error(`${r.status()} for ${r.url()}\n${log.join('\n')}`));
         });
       });
-      await page.goto(server.resolvedUrls!.local[0]!);
+      await page.goto(server.resolvedUrls!.local[0]! + path);
       const done = page.waitForFunction(() => /: /.test(document.querySelector('#scores')?.textContent ?? ''), undefined, { timeout: 180_000 });
       await Promise.race([done, failed]);
-      return parseScores((await page.textContent('#scores')) ?? '');
+      return { scores: parseScores((await page.textContent('#scores')) ?? ''), workers };
     } finally {
       await page.close();
     }
@@ -394,6 +442,28 @@ describe('in Chromium (SwiftShader), served statically', () => {
   it('the CDN snippet (the browser file imported by URL, no bundler) classifies like Node (≤ 1e-5)', async () => {
     expect(snippets.get('cdn/index.html'), 'the CDN URL names this version').toContain(`${CDN}siglip-webgpu@${VERSION}/dist/siglip-webgpu.browser.js`);
     expectScores(await classifyPage(dirs.cdn), await nodeScores(), 1e-5, 'CDN page vs Node');
+  });
+
+  it('worker mode, built by Vite: classifies in a worker like Node (≤ 1e-5)', async () => {
+    const { scores, workers } = await classifyPageWithWorkers(dirs.viteWorker);
+    expect(workers.length, 'the page started a worker').toBe(1);
+    expectScores(scores, await nodeScores(), 1e-5, 'Vite worker-mode page vs Node');
+  });
+
+  it('worker mode, built by webpack: classifies in a worker like Node (≤ 1e-5)', async () => {
+    write(join(dirs.webpackWorker, 'dist', 'index.html'), snippet(snippets, 'webpack/dist/index.html'));
+    addModelAndImage(join(dirs.webpackWorker, 'dist'));
+    const { scores, workers } = await classifyPageWithWorkers(dirs.webpackWorker);
+    expect(workers.length, 'the page started a worker').toBe(1);
+    expectScores(scores, await nodeScores(), 1e-5, 'webpack worker-mode page vs Node');
+  });
+
+  it('worker mode from the CDN (the one-line worker module on the page\'s origin): classifies in a worker like Node', async () => {
+    expect(snippets.get('worker/siglip-worker.js')).toContain(`${CDN}siglip-webgpu@${VERSION}/dist/siglip-webgpu.worker.js`);
+    expect(snippets.get('worker/cdn.html')).toContain(`${CDN}siglip-webgpu@${VERSION}/dist/worker.js`);
+    const { scores, workers } = await classifyPageWithWorkers(dirs.cdn, 'worker.html');
+    expect(workers.map((u) => new URL(u).pathname)).toEqual(['/siglip-worker.js']);
+    expectScores(scores, await nodeScores(), 1e-5, 'CDN worker-mode page vs Node');
   });
 
   it('every README snippet named the hub id and the CDN that the test replaced', () => {

@@ -45,6 +45,14 @@ export interface HubOptions {
   cacheStorage?: CacheStorage | null;
   /** Browser: Cache API bucket name (default "siglip-webgpu-v1"). */
   cacheName?: string;
+  /** Browser: files larger than this are cached in parts of this many bytes, so an interrupted download resumes
+   *  (default 32 MiB). */
+  cachePartBytes?: number;
+  /** Browser: ask for persistent storage before a large download: true (default: navigator.storage.persist(),
+   *  where it exists), a function that asks (a worker asks its page), or false. */
+  persistentStorage?: boolean | (() => Promise<boolean>);
+  /** Browser: the StorageManager whose quota is checked before a download (default navigator.storage; null: none). */
+  storageManager?: StorageManager | null;
   /** Node: retries of a download after a dropped connection, each resuming where the last stopped; only attempts
    *  that made no progress count (default 5). */
   retries?: number;

@@ -8,9 +8,16 @@
  * Tabs and workers of one origin share the Cache API store: a file is fetched by one of them under a Web Lock
  * (navigator.locks, per cache and URL) while the others wait for the lock and then find it cached. Web Locks are
  * released when their holder's tab or worker goes away, so a closed tab never leaves one behind.
+ *
+ * Files larger than one part (32 MiB by default) are stored in parts (browser-parts.ts), so a download cut off by a
+ * reload resumes where it stopped. Before a file is downloaded, the site's storage quota is checked and, for a large
+ * file, persistent storage asked for (browser-storage.ts): a file that cannot fit is refused with the numbers
+ * (StorageQuotaError) before any byte of it is stored.
  */
 import { DEFAULT_CHUNK_BYTES, UrlSource, type FileSource } from '../source.js';
 import { BROWSER_CACHE_NAME, type DownloadProgress } from './hub-config.js';
+import { ABSENT_HEADER, DEFAULT_PART_BYTES, downloadInParts, partKey, PARTS_HEADER, readParts } from './browser-parts.js';
+import { ensureRoomFor, requestPersistence, type StorageBudgetOptions } from './browser-storage.js';
 
 export interface CachedUrlSourceOptions {
   headers?: Record<string, string>;
@@ -19,10 +26,15 @@ export interface CachedUrlSourceOptions {
   cacheStorage?: CacheStorage | null;
   cacheName?: string;
   onProgress?: (p: DownloadProgress) => void;
+  /** Files larger than this are stored in parts of this size, and resume (default 32 MiB). */
+  partBytes?: number;
+  /** Persistent storage before a large download (see StorageBudgetOptions.persist); default true. */
+  persist?: StorageBudgetOptions['persist'];
+  /** The StorageManager whose quota is checked (default navigator.storage; null: no check). */
+  storage?: StorageManager | null;
 }
 
-/** Header on the synthetic 404 we store for files the server does not have. */
-const ABSENT = 'x-siglip-absent';
+const ABSENT = ABSENT_HEADER;
 
 export class CachedUrlSource implements FileSource {
   readonly description: string;
@@ -32,6 +44,13 @@ export class CachedUrlSource implements FileSource {
   private cachePromise: Promise<Cache | null> | undefined;
   /** Per file: the cached Blob, or null when it could not be cached (then reads go to the network). */
   private readonly blobs = new Map<string, Promise<Blob | null>>();
+  /** Sizes HEAD answers announced (has()), to check the quota before a download starts. */
+  private readonly headSizes = new Map<string, number>();
+  private readonly partBytes: number;
+  private persistAsked: Promise<boolean> | null = null;
+  /** Asks for persistent storage once per source (every large file would ask again otherwise). */
+  private readonly persistOnce = (): Promise<boolean> =>
+    (this.persistAsked ??= requestPersistence({ persist: this.opts.persist, storage: this.opts.storage }));
 
   constructor(
     base: string,
@@ -41,6 +60,8 @@ export class CachedUrlSource implements FileSource {
     this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
     this.net = new UrlSource(base, { headers: this.headers, fetch: this.fetchImpl });
     this.description = this.net.description;
+    this.partBytes = opts.partBytes ?? DEFAULT_PART_BYTES;
+    if (!(Number.isInteger(this.partBytes) && this.partBytes >= 1)) throw new Error(`partBytes must be a positive integer, got ${opts.partBytes}`);
   }
 
   locate(name: string): string {
@@ -64,6 +85,8 @@ export class CachedUrlSource implements FileSource {
       return false;
     }
     if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+    const length = res.headers.get('content-length');
+    if (length !== null && !res.headers.get('content-encoding') && Number.isInteger(Number(length))) this.headSizes.set(name, Number(length));
     return true;
   }
 
@@ -127,8 +150,32 @@ export class CachedUrlSource implements FileSource {
     const hit = await cache.match(url);
     if (hit) {
       if (hit.headers.has(ABSENT)) throw new Error(`${url}: no such file (known absent, from the browser cache)`);
-      return hit.blob();
+      if (!hit.headers.has(PARTS_HEADER)) return hit.blob();
+      const blob = await readParts(cache, url, hit);
+      if (blob) return blob;
+      // A part is gone (storage pressure): the marker goes, and the file is fetched again.
+      await cache.delete(url);
     }
+    const ensureRoom = (bytes: number) =>
+      ensureRoomFor(url, bytes, { persist: this.opts.persist === false ? false : this.persistOnce, storage: this.opts.storage, largeBytes: this.partBytes + 1 }).then(() => undefined);
+    const partsDownload = (response: Response | null, size: number) =>
+      downloadInParts({
+        cache,
+        url,
+        file: name,
+        fetch: this.fetchImpl,
+        headers: this.headers,
+        partBytes: this.partBytes,
+        response,
+        size,
+        ensureRoom,
+        storage: this.opts.storage,
+        onProgress: (loaded, total, done) => this.opts.onProgress?.({ file: name, loaded, total, done }),
+      });
+    // A download in parts that stopped (a reload, a dropped connection): resume it.
+    if (await cache.match(partKey(url, 'pending'))) return partsDownload(null, 0);
+    const announced = this.headSizes.get(name);
+    if (announced !== undefined) await ensureRoom(announced);
     let res: Response;
     try {
       res = await this.fetchImpl(url, { headers: this.headers });
@@ -142,6 +189,15 @@ export class CachedUrlSource implements FileSource {
     if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
     const length = res.headers.get('content-length');
     const total = length !== null && !res.headers.get('content-encoding') ? Number(length) : undefined;
+    if (total !== undefined && total > this.partBytes) return partsDownload(res, total);
+    if (total !== undefined) {
+      try {
+        await ensureRoom(total);
+      } catch (e) {
+        await res.body.cancel().catch(() => {});
+        throw e;
+      }
+    }
     let loaded = 0;
     const report = (done: boolean) => this.opts.onProgress?.({ file: name, loaded, total, done });
     const counted = res.body.pipeThrough(

@@ -17,3 +17,5 @@ export {
 } from './hub-config.js';
 export { HubError, HubHttpError, HubUnreachableError, HubDownloadError } from './metadata.js';
 export { UnsafeHubValueError, CachePathError } from './hub-names.js';
+export { listCachedFiles, deleteCachedFiles, DEFAULT_PART_BYTES, type CachedFile, type CacheListOptions } from './browser-parts.js';
+export { StorageQuotaError, storageState, requestPersistence, formatStorageBytes, type StorageState } from './browser-storage.js';

@@ -44,7 +44,16 @@ export async function openModelSource(ref: SourceRef, opts: HubOptions = {}): Pr
 }
 
 function browserOptions(opts: HubOptions, headers: Record<string, string>) {
-  return { headers, fetch: opts.fetch, cacheStorage: opts.cacheStorage, cacheName: opts.cacheName, onProgress: opts.onProgress };
+  return {
+    headers,
+    fetch: opts.fetch,
+    cacheStorage: opts.cacheStorage,
+    cacheName: opts.cacheName,
+    onProgress: opts.onProgress,
+    partBytes: opts.cachePartBytes,
+    persist: opts.persistentStorage,
+    storage: opts.storageManager,
+  };
 }
 
 /** Node: a DirectorySource when `ref` names a directory; an error when it names something else that exists. */
