@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CSP, startDemoServer, type DemoServer } from '../../scripts/serve-demo.mjs';
 import { SiglipModel } from '../../src/model/siglip-model.js';
 import { FIXTURES } from '../helpers/fixtures.js';
-import { embedFolder, rankBy, rankByText, type Ranked } from '../helpers/photo-search.js';
+import { embedFolder, rankBy, rankByText, searchRanking, type Ranked } from '../helpers/photo-search.js';
 import { useBrowserEnv, type BrowserEnv } from './harness.js';
 
 const FORMATS = join(FIXTURES, 'formats', 'inputs');
@@ -159,6 +159,9 @@ describe('photo search in the demo (strict CSP, the model in a worker)', () => {
     expect(index.size).toBe(26); // Node could not read broken.jpg either
     expectNodeRanking(got, node, 'text query');
     expect(got.map((r) => r.path)).toEqual(node.slice(0, TOP_K).map((r) => r.path)); // no near-ties here: the very order
+    // And Node's `search` (siglip-webgpu/apps, scoring on the GPU) over the same folder ranks them the same.
+    const searched = await searchRanking(nodeModel, folder, QUERY);
+    expectNodeRanking(got, searched, 'text query vs search');
     expect(await page.locator('#query-info').innerText()).toMatch(/26 photos ranked in \d+ ms, the best 24 shown/);
     mkdirSync(SHOT_DIR, { recursive: true });
     await page.screenshot({ path: join(SHOT_DIR, 'photo-search.png'), fullPage: true });

@@ -5,9 +5,13 @@
  * L2-normalized embeddings — the similarity SigLIP's logits are made of (logit = dot · exp(scale) + bias, the same
  * order) — best first, ties by path. The browser's photo search must rank the same way (photo-search.test.ts).
  *
- * Kept small on purpose: when the CLI's `search` (issue 12) lands, `rankByText` can run it over the same folder
- * instead and compare its printed ranking.
+ * `searchRanking` runs the real thing too: `search`'s library code (siglip-webgpu/apps: indexImages, then
+ * IndexSearcher on the GPU) over the same folder.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative } from 'node:path';
+import { indexImages, IndexReader, IndexSearcher } from '../../src/apps/index.js';
 import type { SiglipModel } from '../../src/model/siglip-model.js';
 
 export interface Ranked {
@@ -41,4 +45,24 @@ export function rankBy(query: Float32Array, index: Map<string, Float32Array>, ex
 
 export async function rankByText(model: SiglipModel, index: Map<string, Float32Array>, query: string): Promise<Ranked[]> {
   return rankBy(await model.embedTexts([query]), index);
+}
+
+/** What `search INDEX --text QUERY` gives over `folder` (indexed here with `index`'s code), every row ranked, paths
+ *  named as the page names them: relative to the folder's parent ("photos/2019/cats.png"). */
+export async function searchRanking(model: SiglipModel, folder: string, query: string): Promise<Ranked[]> {
+  const out = await mkdtemp(join(tmpdir(), 'photo-index-'));
+  try {
+    const summary = await indexImages(model, [folder], { out: join(out, 'index'), workers: 0 });
+    const reader = await IndexReader.open([join(out, 'index')]);
+    const searcher = new IndexSearcher(reader, model.engine);
+    try {
+      const [hits] = await searcher.search(await model.embedTexts([query]), summary.count);
+      const root = dirname(folder);
+      return hits!.map((h) => ({ path: relative(root, h.path).split('\\').join('/'), score: h.score })).filter((r) => r.path.startsWith(basename(folder) + '/'));
+    } finally {
+      searcher.dispose();
+    }
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 }
