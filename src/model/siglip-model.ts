@@ -16,7 +16,7 @@ import { tuningShapes } from './siglip-graphs.js';
 import { SiglipRunner, type RunOptions, type TensorData } from './siglip-runner.js';
 import { siglipWeightPlan, SiglipWeights, type Tower, type WeightLayout } from './siglip-weights.js';
 import { BlobSource, CompositeSource, readJson, UrlSource, type FileSource } from './source.js';
-import { SiglipTokenizer } from './tokenizer/index.js';
+import { hasTokenizer, loadTokenizer, type TextTokenizer } from './tokenizer/index.js';
 import { loadWeights, readCheckpointIndex, readSmallTensor, type LoadProgress } from './weights.js';
 
 export const DEFAULT_MODEL = 'google/siglip-large-patch16-384';
@@ -52,6 +52,12 @@ export interface LoadOptions extends EngineOptions, Omit<HubOptions, 'onProgress
   tune?: boolean | 'force';
   /** Layout of linear weights on the device; default: the tuner's choice for this adapter ('nk' untuned). */
   weightLayout?: WeightLayout;
+  /**
+   * Lower-case texts before tokenizing. Default true: SigLIP's tokenizer does (do_lower_case), and SigLIP 2 was
+   * trained on lower-cased text — though transformers' GemmaTokenizer (≤ 4.5x) does not lower-case; pass false for
+   * its ids.
+   */
+  lowerCase?: boolean;
 }
 
 export interface ClassifyResult {
@@ -78,8 +84,9 @@ function filesSource(files: ModelFiles): FileSource {
   if (files.preprocessor) blobs['preprocessor_config.json'] = jsonBlob(files.preprocessor);
   if (files.tokenizerConfig) blobs['tokenizer_config.json'] = jsonBlob(files.tokenizerConfig);
   if (files.tokenizer) {
+    // spiece.model (SigLIP), tokenizer.model (SigLIP 2's Gemma tokenizer) or tokenizer.json, by the file's name.
     const name = (files.tokenizer as Blob & { name?: string }).name ?? '';
-    blobs[name.endsWith('.json') ? 'tokenizer.json' : 'spiece.model'] = files.tokenizer;
+    blobs[name.endsWith('.json') ? 'tokenizer.json' : name.endsWith('tokenizer.model') ? 'tokenizer.model' : 'spiece.model'] = files.tokenizer;
   }
   const local = new BlobSource(blobs);
   const map: Record<string, { source: FileSource; name: string }> = {};
@@ -108,7 +115,7 @@ export class SiglipModel {
     readonly dtype: DType,
     readonly towers: Tower[],
     batch: number,
-    private readonly tokenizerRef: SiglipTokenizer | null,
+    private readonly tokenizerRef: TextTokenizer | null,
     private readonly processorRef: SiglipImageProcessor,
     /** Seconds spent loading (config, tokenizer, weights). */
     readonly loadSeconds: number,
@@ -128,8 +135,8 @@ export class SiglipModel {
     const towers = opts.towers ?? ['vision', 'text'];
     const batch = opts.batch ?? 8;
     if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`batch must be a positive integer, got ${batch}`);
-    const tokenizer = towers.includes('text') && ((await source.has('spiece.model')) || (await source.has('tokenizer.json')))
-      ? await SiglipTokenizer.fromSource(source, { maxLength: config.text.maxPositions })
+    const tokenizer = towers.includes('text') && (await hasTokenizer(source))
+      ? await loadTokenizer(source, { maxLength: config.text.maxPositions, lowerCase: opts.lowerCase })
       : null;
     const processor = (await source.has('preprocessor_config.json'))
       ? await SiglipImageProcessor.fromSource(source)
@@ -173,8 +180,9 @@ export class SiglipModel {
     return run;
   }
 
-  get tokenizer(): SiglipTokenizer {
-    if (!this.tokenizerRef) throw new Error(`${this.source.description}: no tokenizer (spiece.model or tokenizer.json) was found, or the text tower was not loaded`);
+  /** SiglipTokenizer (SigLIP) or GemmaTokenizer (SigLIP 2), as the checkpoint has. */
+  get tokenizer(): TextTokenizer {
+    if (!this.tokenizerRef) throw new Error(`${this.source.description}: no tokenizer (spiece.model, tokenizer.model or tokenizer.json) was found, or the text tower was not loaded`);
     return this.tokenizerRef;
   }
 
@@ -187,7 +195,10 @@ export class SiglipModel {
     return this.config.vision.hiddenSize;
   }
 
-  /** Token ids as SiglipTokenizer(texts, padding='max_length', truncation=True) gives them. */
+  /**
+   * Token ids as the checkpoint's tokenizer gives them with padding='max_length', truncation=True (lower-cased
+   * unless the model was loaded with `lowerCase: false`).
+   */
   tokenize(texts: string[]): { inputIds: Int32Array; shape: [number, number] } {
     if (!Array.isArray(texts)) throw new InputError('tokenize() takes an array of strings');
     return this.tokenizer.call(texts, { maxLength: this.config.text.maxPositions });

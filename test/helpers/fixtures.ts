@@ -7,7 +7,7 @@ import { readSafetensorsFile } from '../../src/model/safetensors.js';
 import { DirectorySource } from '../../src/model/source-node.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-export const MODELS = ['siglip-tiny', 'siglip-odd'] as const;
+export const MODELS = ['siglip-tiny', 'siglip-odd', 'siglip2-tiny'] as const;
 
 export interface Reference {
   inputs: { pixelValues: { data: Float32Array; shape: number[] }; inputIds: { data: Int32Array; shape: number[] } };

@@ -89,9 +89,11 @@ export class GemmaTokenizer {
     const config = parsingFile(source.locate('tokenizer_config.json'), () => configFromHfFiles(tc, sm, source.locate('tokenizer_config.json')));
     const flags = { lowerCase: opts.lowerCase };
     let tok: GemmaTokenizer;
-    if (await source.has('tokenizer.model')) {
-      const bytes = await source.read('tokenizer.model');
-      const file = source.locate('tokenizer.model');
+    // tokenizer.model as checkpoints name it; a SentencePiece file handed over under v1's name (spiece.model) too.
+    const spm = (await source.has('tokenizer.model')) ? 'tokenizer.model' : (await source.has('spiece.model')) ? 'spiece.model' : null;
+    if (spm) {
+      const bytes = await source.read(spm);
+      const file = source.locate(spm);
       tok = parsingFile(file, () => GemmaTokenizer.fromSentencePiece(bytes, config, file, flags));
     } else if (await source.has('tokenizer.json')) {
       const json = await readJson(source, 'tokenizer.json');
