@@ -61,7 +61,7 @@ export function buildTextGraph(c: TextConfig, w: SiglipWeights, T: number, L: nu
   const ops = new GraphOps(g);
   const D = c.hiddenSize;
   const ids = g.input('input_ids', [T, L], 'i32');
-  const x0 = ops.embedding('text.embeddings', ids, w.get('text.tok'), w.get('text.pos'));
+  const x0 = ops.embedding('text.embeddings', ids, w.tokenPages(), w.get('text.pos'));
   const x = g.within('text', () => encoder(ops, c, x0, (i) => w.encoderLayer('text', i), { hiddenStates: opts.hiddenStates ? 'text' : undefined }));
   const fin = w.norm('text.final_ln');
   const last = ops.layerNorm('text.final_layer_norm', x, fin.weight, fin.bias, c.layerNormEps);

@@ -161,7 +161,10 @@ export class SiglipModel {
       // kernels read it about twice as fast; HF's [out, in] on GPUs).
       const layout = opts.weightLayout ?? weightLayoutFor(engine, shapes.matmul?.[0]);
       if (layout !== 'nk' && layout !== 'kn') throw new Error(`weightLayout must be 'nk' or 'kn', got ${JSON.stringify(layout)}`);
-      const tensors = await loadWeights(engine, source, entries, siglipWeightPlan(config, towers, layout), { dtype, onProgress: opts.onProgress });
+      // Tensors up to what one binding (and one buffer) holds; the token table is paged to fit (256k vocabularies).
+      const maxTensorBytes = Math.min(engine.limits.maxStorageBufferBindingSize, engine.limits.maxBufferSize);
+      const plan = siglipWeightPlan(config, towers, layout, { maxTensorBytes, elementBytes: dtype === 'f16' ? 2 : 4 });
+      const tensors = await loadWeights(engine, source, entries, plan, { dtype, onProgress: opts.onProgress });
       const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!, layout);
       return new SiglipModel(engine, !opts.engine, config, source, weights, dtype, towers, batch, tokenizer, processor, (performance.now() - t0) / 1000);
     } catch (e) {

@@ -4,7 +4,7 @@
  * `in_proj_weight` split into its query part and a fused key/value part, the patch convolution's weight
  * [D, C, P, P] read as the [D, C·P·P] matrix that multiplies im2col patches.
  */
-import type { LinearWeights, WeightLayout } from '../ops/index.js';
+import { embeddingPageRows, type EmbeddingPage, type LinearWeights, type WeightLayout } from '../ops/index.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { SiglipConfig, TowerConfig } from './config.js';
 import type { EncoderLayerWeights, NormWeights } from './encoder.js';
@@ -48,10 +48,35 @@ function encoderLayers(items: WeightItem[], prefix: string, hf: string, c: Tower
   }
 }
 
-/** The weights a model needs; linear weights transposed to [in, out] when `layout` is 'kn'. */
-export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], layout: WeightLayout = 'nk'): WeightItem[] {
+export interface WeightPlanOptions {
+  /** Largest tensor the device binds, in bytes (its maxStorageBufferBindingSize, capped by maxBufferSize). */
+  maxTensorBytes?: number;
+  /** Bytes per element on the device (4 for f32, 2 for f16). */
+  elementBytes?: number;
+}
+
+/**
+ * The weights a model needs; linear weights transposed to [in, out] when `layout` is 'kn'. A token-embedding table
+ * over `maxTensorBytes` (SigLIP 2's 256000 × 1152 f32 rows are 1.1 GiB) is split into pages of rows,
+ * `text.tok@<first id>`, each of which fits one binding; the embedding looks them up one after another.
+ */
+export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], layout: WeightLayout = 'nk', opts: WeightPlanOptions = {}): WeightItem[] {
   const items = assemble(cfg, towers);
   for (const it of items) if (layout === 'nk') delete it.transpose;
+  const at = items.findIndex((it) => it.key === 'text.tok');
+  if (at >= 0 && opts.maxTensorBytes !== undefined) {
+    const { vocabSize: V, hiddenSize: D } = cfg.text;
+    const rows = embeddingPageRows(V, D, opts.elementBytes ?? 4, opts.maxTensorBytes);
+    if (rows < V) {
+      const src = items[at]!.parts[0]!;
+      const pages: WeightItem[] = [];
+      for (let first = 0; first < V; first += rows) {
+        const n = Math.min(rows, V - first);
+        pages.push({ key: `text.tok@${first}`, shape: [n, D], parts: [{ ...src, rows: [first, first + n], dstRow: 0 }] });
+      }
+      items.splice(at, 1, ...pages);
+    }
+  }
   return items;
 }
 
@@ -107,6 +132,15 @@ export class SiglipWeights {
     const t = this.tensors.get(key);
     if (!t) throw new Error(`weight ${key} was not loaded (was its tower left out?)`);
     return t;
+  }
+
+  /** The token-embedding table as pages of rows (one page when it fits a binding), first ids ascending. */
+  tokenPages(): EmbeddingPage[] {
+    const whole = this.tensors.get('text.tok');
+    if (whole) return [{ table: whole, first: 0 }];
+    const pages = [...this.tensors].filter(([k]) => k.startsWith('text.tok@')).map(([k, t]) => ({ table: t, first: Number(k.slice('text.tok@'.length)) }));
+    if (!pages.length) throw new Error('weight text.tok was not loaded (was the text tower left out?)');
+    return pages.sort((a, b) => a.first - b.first);
   }
 
   /** A linear layer `${key}.weight` / `${key}.bias`, with the layout its weight was stored in. */
