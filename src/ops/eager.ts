@@ -92,14 +92,17 @@ export class EagerOps {
     return this.run(out, () => layerNormCall(this.engine.context, x, gamma, beta, out, opts.eps ?? 1e-5, config));
   }
 
-  /** softmax(q·kᵀ·scale)·v per head: q [B|1, Lq, H·D], k/v [B, Lk, H·D] → [B, Lq, H·D]; scale defaults to 1/√D. */
-  attention(q: Tensor, k: Tensor, v: Tensor, opts: { heads: number; scale?: number; config?: AttentionConfig }): Tensor {
-    this.checkLive('attention', q, k, v);
+  /**
+   * softmax(q·kᵀ·scale)·v per head: q [B|1, Lq, H·D], k/v [B, Lk, H·D] → [B, Lq, H·D]; scale defaults to 1/√D.
+   * `keyLengths` [B] i32: item b attends to its first keyLengths[b] keys only (each 1..Lk).
+   */
+  attention(q: Tensor, k: Tensor, v: Tensor, opts: { heads: number; scale?: number; config?: AttentionConfig; keyLengths?: Tensor }): Tensor {
+    this.checkLive('attention', q, k, v, opts?.keyLengths);
     if (!opts || opts.heads === undefined) throw new Error('attention: options { heads } are required');
     const g = attentionGeometry(q.shape, k.shape, v.shape, opts.heads, opts.scale);
     const config = opts.config ?? attentionConfigFor(this.engine, { L: g.Lk, D: g.D });
     const out = this.engine.empty([g.B, g.Lq, g.H * g.D], q.dtype);
-    return this.run(out, () => attentionCall(this.engine.context, q, k, v, out, g, config));
+    return this.run(out, () => attentionCall(this.engine.context, q, k, v, out, g, config, opts.keyLengths ?? null));
   }
 
   private elementwise(op: ElementwiseOp, x: Tensor, opts: ElementwiseOptions = {}): Tensor {

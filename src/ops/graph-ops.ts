@@ -114,10 +114,14 @@ export class GraphOps {
     )[0]!;
   }
 
-  /** q, k, v may be the same value (a packed projection) read through the geometry's views. */
-  attention(name: string, q: Value, k: Value, v: Value, g: AttentionGeometry): Value {
-    return this.graph.node('attention', name, [q, k, v], [{ shape: [g.B, g.Lq, g.H * g.D], dtype: q.dtype }], (engine, [tq, tk, tv], [out]) =>
-      attentionCall(engine.context, tq!, tk!, tv!, out!, g, attentionConfigFor(engine, { L: g.Lk, D: g.D })),
+  /**
+   * q, k, v may be the same value (a packed projection) read through the geometry's views. `keyLengths` [B] i32:
+   * item b attends to its first keyLengths[b] keys only (padding masked; the values must be 1..Lk).
+   */
+  attention(name: string, q: Value, k: Value, v: Value, g: AttentionGeometry, keyLengths?: Value): Value {
+    const ins = keyLengths ? [q, k, v, keyLengths] : [q, k, v];
+    return this.graph.node('attention', name, ins, [{ shape: [g.B, g.Lq, g.H * g.D], dtype: q.dtype }], (engine, [tq, tk, tv, tl], [out]) =>
+      attentionCall(engine.context, tq!, tk!, tv!, out!, g, attentionConfigFor(engine, { L: g.Lk, D: g.D }), keyLengths ? tl! : null),
     )[0]!;
   }
 
