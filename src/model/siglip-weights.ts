@@ -87,9 +87,13 @@ function assemble(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
     const D = v.hiddenSize;
     const F = v.numChannels * v.patchSize ** 2;
     const e = 'vision_model.embeddings';
-    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: [D, v.numChannels, v.patchSize, v.patchSize], dstRow: 0 }], transpose: true });
+    // Conv2d [D, C, P, P] read as the matrix [D, C·P·P]; NaFlex's Linear is that matrix already (its columns in
+    // (row, column, channel) order, as Siglip2ImageProcessor flattens patches).
+    const patchShape = v.naflex ? [D, F] : [D, v.numChannels, v.patchSize, v.patchSize];
+    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: patchShape, dstRow: 0 }], transpose: true });
     items.push({ key: 'vision.patch.bias', shape: [D], parts: [{ src: `${e}.patch_embedding.bias`, srcShape: [D], dstRow: 0 }] });
-    items.push({ key: 'vision.pos', shape: [v.numPatches, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [v.numPatches, D], dstRow: 0 }] });
+    // NaFlex's position table stays on the host: it is resized to each image's patch grid there (hostTensors).
+    if (!v.naflex) items.push({ key: 'vision.pos', shape: [v.numPatches, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [v.numPatches, D], dstRow: 0 }] });
     encoderLayers(items, 'vision', 'vision_model', v);
     norm(items, 'vision.post_ln', 'vision_model.post_layernorm', D);
     if (v.useHead) {
@@ -118,6 +122,23 @@ function assemble(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
   return items;
 }
 
+/** A checkpoint tensor the model keeps in host memory rather than on the device. */
+export interface HostTensorSpec {
+  key: string;
+  src: string;
+  shape: number[];
+}
+
+/**
+ * Tensors read into host memory: NaFlex's position table (num_patches × D, e.g. 256 × 1152 = 1.2 MB), which is
+ * resized per image on the CPU (position-resize.ts) and enters the graph as an input.
+ */
+export function hostTensors(cfg: SiglipConfig, towers: readonly Tower[]): HostTensorSpec[] {
+  const v = cfg.vision;
+  if (!towers.includes('vision') || !v.naflex) return [];
+  return [{ key: 'vision.pos', src: 'vision_model.embeddings.position_embedding.weight', shape: [v.numPatches, v.hiddenSize] }];
+}
+
 /** The loaded weights of one model: GPU tensors by key, owned here, plus the two scalars of the logits. */
 export class SiglipWeights {
   constructor(
@@ -126,7 +147,16 @@ export class SiglipWeights {
     readonly logitBias: number,
     /** Layout of the linear weights (matmuls read them with transposeB when 'nk'). */
     readonly layout: WeightLayout = 'nk',
+    /** Tensors kept in host memory (hostTensors), by key. */
+    readonly host: ReadonlyMap<string, Float32Array> = new Map(),
   ) {}
+
+  /** A host tensor (hostTensors). */
+  hostTensor(key: string): Float32Array {
+    const t = this.host.get(key);
+    if (!t) throw new Error(`host tensor ${key} was not loaded (was its tower left out?)`);
+    return t;
+  }
 
   get(key: string): Tensor {
     const t = this.tensors.get(key);

@@ -9,7 +9,7 @@
 import { parseSiglipConfig } from './config.js';
 import { presetPreprocessor } from './presets.js';
 import { buildSafetensorsHeader, numel } from './safetensors.js';
-import { siglipWeightPlan } from './siglip-weights.js';
+import { hostTensors, siglipWeightPlan } from './siglip-weights.js';
 import { DEFAULT_CHUNK_BYTES, type FileSource } from './source.js';
 
 interface SynthTensor {
@@ -28,6 +28,7 @@ function hfTensors(config: Record<string, unknown>): { name: string; shape: numb
   const cfg = parseSiglipConfig(config, 'synthetic config');
   const seen = new Map<string, number[]>();
   for (const item of siglipWeightPlan(cfg, ['vision', 'text'])) for (const p of item.parts) seen.set(p.src, p.srcShape);
+  for (const h of hostTensors(cfg, ['vision', 'text'])) seen.set(h.src, h.shape);
   seen.set('logit_scale', [1]);
   seen.set('logit_bias', [1]);
   return [...seen].map(([name, shape]) => ({ name, shape })).sort((a, b) => (a.name < b.name ? -1 : 1));

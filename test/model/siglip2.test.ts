@@ -62,3 +62,111 @@ describe('siglip2-tiny (fixed resolution, model_type "siglip")', async () => {
     expect(out[0]!.score).toBeGreaterThanOrEqual(out[2]!.score);
   });
 });
+
+describe('siglip2-naflex-tiny (NaFlex, model_type "siglip2")', async () => {
+  const ref = await loadReference('siglip2-naflex-tiny');
+  const dir = join(FIXTURES, 'siglip2-naflex-tiny');
+  const model = await SiglipModel.load(dir, { engine, lowerCase: false });
+  const images = [join(IMAGES, 'cats.png'), join(IMAGES, 'cats_crop_tall_200x480.png')];
+  const naflexInputs = () => ({
+    pixelValues: ref.inputs.pixelValues,
+    pixelAttentionMask: ref.inputs.pixelAttentionMask!,
+    spatialShapes: ref.inputs.spatialShapes!,
+    inputIds: ref.inputs.inputIds,
+  });
+  afterAll(() => model.dispose());
+
+  test('Siglip2ImageProcessor: pixel_values, pixel_attention_mask and spatial_shapes exactly as the fixture (two aspect ratios)', async () => {
+    const p = await model.preprocess(images);
+    expect(p.shape).toEqual([2, 64, 192]);
+    expect(Array.from(p.spatialShapes!)).toEqual([7, 9, 12, 5]);
+    expect(Array.from(p.pixelAttentionMask!)).toEqual(Array.from(ref.inputs.pixelAttentionMask!.data));
+    let worst = 0;
+    for (let i = 0; i < p.pixelValues.length; i++) worst = Math.max(worst, Math.abs(p.pixelValues[i]! - ref.inputs.pixelValues.data[i]!));
+    expect(worst).toBe(0);
+  });
+
+  test('every output and every hidden state (padding rows included) within 1e-4 of transformers', async () => {
+    const out = await model.forward(naflexInputs(), { hiddenStates: true });
+    const names = [...ref.outputs.keys()];
+    expect(names).toContain('vision.hidden_states.2');
+    for (const k of names) {
+      const r = ref.outputs.get(k)!;
+      expect(out[k]?.shape, `shape of ${k}`).toEqual(r.shape);
+      expectClose(out[k]!.data, r.data, TOL.modelF32, `naflex ${k}`);
+    }
+  });
+
+  test('the position table resized per image equals transformers\' (bilinear, antialiased; padding rows get row 0)', async () => {
+    const { resizePositions } = await import('../../src/model/position-resize.js');
+    const { readRawSafetensors } = await import('../helpers/fixtures.js');
+    const raw = readRawSafetensors(join(dir, 'model.safetensors')).get('vision_model.embeddings.position_embedding.weight')!;
+    const table = new Float32Array(raw.bytes.slice().buffer);
+    const { readSafetensors } = await import('../helpers/safetensors-read.js');
+    const want = readSafetensors(join(dir, 'reference_f64.safetensors'))['vision.position_embeddings_resized']!;
+    const got = new Float32Array(2 * 64 * 64);
+    resizePositions(table, 8, 64, 7, 9, 64, got, 0);
+    resizePositions(table, 8, 64, 12, 5, 64, got, 64 * 64);
+    expectClose(got, want.data, 1e-6, 'position_embeddings_resized');
+  });
+
+  test('passes of one image give the same outputs as the mixed batch', async () => {
+    const single = await SiglipModel.load(dir, { engine, batch: 1, towers: ['vision'] });
+    try {
+      const { inputIds: _ids, ...vision } = naflexInputs();
+      const out = await single.forward(vision);
+      for (const k of ['image_embeds', 'vision.last_hidden_state']) expectClose(out[k]!.data, ref.outputs.get(k)!.data, TOL.modelF32, `batch 1 ${k}`);
+    } finally {
+      await single.dispose();
+    }
+  });
+
+  test('maxNumPatches per call: the image keeps its aspect ratio within the budget; embeddings agree with forward()', async () => {
+    for (const n of [16, 36, 100]) {
+      const p = await model.preprocess(images, { maxNumPatches: n });
+      expect(p.shape).toEqual([2, n, 192]);
+      for (let b = 0; b < 2; b++) {
+        const [h, w] = [p.spatialShapes![2 * b]!, p.spatialShapes![2 * b + 1]!];
+        expect(h * w).toBeLessThanOrEqual(n);
+        expect(p.pixelAttentionMask!.subarray(b * n, (b + 1) * n).reduce((a, x) => a + x, 0)).toBe(h * w);
+      }
+      // cats.png is wider than tall, the crop taller than wide.
+      expect(p.spatialShapes![1]! >= p.spatialShapes![0]!).toBe(true);
+      expect(p.spatialShapes![2]! > p.spatialShapes![3]!).toBe(true);
+      const emb = await model.embedImages(images, { maxNumPatches: n });
+      const out = await model.forward({ pixelValues: { data: p.pixelValues, shape: p.shape }, pixelAttentionMask: { data: p.pixelAttentionMask!, shape: [2, n] }, spatialShapes: { data: p.spatialShapes!, shape: [2, 2] } });
+      expectClose(emb, out.image_embeds!.data, 1e-6, `embedImages at ${n} patches`);
+    }
+    const r = await model.classify(images[1]!, ['a cat', 'a dog'], { maxNumPatches: 49 });
+    expect(r).toHaveLength(2);
+  });
+
+  test.runIf(engine.hasF16)('f16: embeddings and logits within 1e-2', async () => {
+    const half = await SiglipModel.load(dir, { engine, dtype: 'f16', lowerCase: false });
+    try {
+      const out = await half.forward(naflexInputs());
+      for (const k of ['image_embeds', 'text_embeds', 'logits_per_image']) expectClose(out[k]!.data, ref.outputs.get(k)!.data, TOL.f16, `naflex f16 ${k}`);
+    } finally {
+      await half.dispose();
+    }
+  });
+
+  test('inputs that do not fit are refused with what is wrong', async () => {
+    const { pixelValues, pixelAttentionMask, spatialShapes } = naflexInputs();
+    const bad = async (x: object, re: RegExp) => expect(model.forward(x as never)).rejects.toThrow(re);
+    await bad({ pixelValues }, /needs pixel_attention_mask \[B, L\] and spatial_shapes/);
+    await bad({ pixelValues: { data: new Float32Array(2 * 3 * 8 * 8), shape: [2, 3, 8, 8] } }, /takes \[B, L, 192\]/);
+    const holes = Int32Array.from(pixelAttentionMask.data);
+    holes[5] = 0;
+    await bad({ pixelValues, pixelAttentionMask: { data: holes, shape: [2, 64] }, spatialShapes }, /pixel_attention_mask\[0\] is not ones then zeros/);
+    await bad({ pixelValues, pixelAttentionMask, spatialShapes: { data: [9, 9, 12, 5], shape: [2, 2] } }, /spatial_shapes\[0\] = \(9, 9\)/);
+    await bad({ pixelValues, pixelAttentionMask: { data: new Int32Array(128), shape: [2, 64] }, spatialShapes }, /pixel_attention_mask\[0\] has no real patch/);
+    await expect(model.embedImages(images, { maxNumPatches: 0 })).rejects.toThrow(/maxNumPatches must be an integer from 1/);
+    const fixed = await SiglipModel.load(join(FIXTURES, 'siglip2-tiny'), { engine, towers: ['vision'] });
+    try {
+      await expect(fixed.embedImages(images, { maxNumPatches: 64 })).rejects.toThrow(/maxNumPatches applies to NaFlex models/);
+    } finally {
+      await fixed.dispose();
+    }
+  });
+});

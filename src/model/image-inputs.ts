@@ -1,0 +1,68 @@
+/**
+ * A checkpoint's image processor and what it gives: SiglipImageProcessor (fixed resolution: pixel_values
+ * [B, 3, S, S]) or, for NaFlex checkpoints, Siglip2ImageProcessor (pixel_values [B, max_num_patches, 3·p·p] with
+ * pixel_attention_mask and spatial_shapes). Checked against the model's config before any weight is loaded.
+ */
+import type { VisionConfig } from './config.js';
+import { CheckpointError, InputError } from './errors.js';
+import { Siglip2ImageProcessor, SiglipImageProcessor, type DecodeOptions, type ImageInput } from './image/index.js';
+import { readJson, type FileSource } from './source.js';
+
+export type ImageProcessor = SiglipImageProcessor | Siglip2ImageProcessor;
+
+/** `preprocess`'s result, by transformers' names. */
+export interface PreprocessedImages {
+  /** [B, 3, H, W] (fixed resolution), or [B, maxNumPatches, 3·p·p] (NaFlex). */
+  pixelValues: Float32Array;
+  shape: number[];
+  /** NaFlex: [B, maxNumPatches], 1 for each image's real patches, then 0. */
+  pixelAttentionMask?: Int32Array;
+  /** NaFlex: [B, 2], each image's patch grid (rows, columns). */
+  spatialShapes?: Int32Array;
+}
+
+export interface PreprocessOptions extends DecodeOptions {
+  /** NaFlex: the patch budget of this call (default: the model's, from preprocessor_config.json, else 256). */
+  maxNumPatches?: number;
+}
+
+/** The processor for a model: preprocessor_config.json when the checkpoint has one, else the class's defaults. */
+export async function loadImageProcessor(source: FileSource, v: VisionConfig): Promise<ImageProcessor> {
+  const has = await source.has('preprocessor_config.json');
+  const file = source.locate('preprocessor_config.json');
+  if (v.naflex) {
+    const proc = has ? await Siglip2ImageProcessor.fromSource(source) : Siglip2ImageProcessor.fromConfig({ patch_size: v.patchSize });
+    if (proc.patchSize !== v.patchSize) throw new CheckpointError(`${file}: patch_size ${proc.patchSize} differs from the model's patch_size ${v.patchSize}`, { file, field: 'patch_size' });
+    return proc;
+  }
+  if (has) {
+    const type = (await readJson<Record<string, unknown>>(source, 'preprocessor_config.json'))?.image_processor_type;
+    if (typeof type === 'string' && type.startsWith('Siglip2')) {
+      throw new CheckpointError(`${file}: image_processor_type "${type}" is NaFlex preprocessing, but config.json's model_type is "siglip" (fixed resolution)`, { file, field: 'image_processor_type' });
+    }
+  }
+  const proc = has ? await SiglipImageProcessor.fromSource(source) : SiglipImageProcessor.fromConfig({ size: { height: v.imageSize, width: v.imageSize } });
+  if (proc.size.height !== v.imageSize || proc.size.width !== v.imageSize) {
+    throw new CheckpointError(`${file}: size ${proc.size.height}×${proc.size.width} differs from the model's image_size ${v.imageSize}`, { file, field: 'size' });
+  }
+  return proc;
+}
+
+/** Runs the processor; a per-call maxNumPatches only means something to NaFlex. */
+export async function preprocessImages(proc: ImageProcessor, images: ImageInput[], opts: PreprocessOptions = {}): Promise<PreprocessedImages> {
+  if (!Array.isArray(images)) throw new InputError('preprocess() takes an array of images');
+  if (proc instanceof Siglip2ImageProcessor) {
+    if (opts.maxNumPatches !== undefined) {
+      try {
+        proc.checkMaxNumPatches(opts.maxNumPatches);
+      } catch (e) {
+        throw new InputError((e as Error).message);
+      }
+    }
+    const r = await proc.preprocess(images, opts);
+    return { pixelValues: r.pixelValues, shape: r.shape, pixelAttentionMask: r.pixelAttentionMask, spatialShapes: r.spatialShapes };
+  }
+  if (opts.maxNumPatches !== undefined) throw new InputError('maxNumPatches applies to NaFlex models (SigLIP 2, model_type "siglip2"); this model takes fixed-size images');
+  const r = await proc.preprocess(images, opts);
+  return { pixelValues: r.pixelValues, shape: r.shape };
+}
