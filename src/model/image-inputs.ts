@@ -52,13 +52,6 @@ export async function loadImageProcessor(source: FileSource, v: VisionConfig): P
 export async function preprocessImages(proc: ImageProcessor, images: ImageInput[], opts: PreprocessOptions = {}): Promise<PreprocessedImages> {
   if (!Array.isArray(images)) throw new InputError('preprocess() takes an array of images');
   if (proc instanceof Siglip2ImageProcessor) {
-    if (opts.maxNumPatches !== undefined) {
-      try {
-        proc.checkMaxNumPatches(opts.maxNumPatches);
-      } catch (e) {
-        throw new InputError((e as Error).message);
-      }
-    }
     const r = await proc.preprocess(images, opts);
     return { pixelValues: r.pixelValues, shape: r.shape, pixelAttentionMask: r.pixelAttentionMask, spatialShapes: r.spatialShapes };
   }

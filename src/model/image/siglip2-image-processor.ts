@@ -16,7 +16,7 @@ import { buildTables, parsePreprocessorConfig, type PreprocessorConfig } from '.
 import { FILTERS_BY_PIL_ID, resizeWith, type ResampleFilter } from './resize-bicubic.js';
 import type { DecodeOptions, ImageInput, RgbImage } from './types.js';
 import { readJson, type FileSource } from '../source.js';
-import { parsingFile } from '../errors.js';
+import { InputError, parsingFile } from '../errors.js';
 
 export interface Siglip2PreprocessorConfig extends Omit<PreprocessorConfig, 'size'> {
   patch_size: number;
@@ -96,7 +96,7 @@ export class Siglip2ImageProcessor {
 
   /** Checks a per-call patch budget. */
   checkMaxNumPatches(n: number): number {
-    if (!(Number.isInteger(n) && n >= 1 && n <= MAX_NUM_PATCHES_LIMIT)) throw new RangeError(`maxNumPatches must be an integer from 1 to ${MAX_NUM_PATCHES_LIMIT}, got ${n}`);
+    if (!(Number.isInteger(n) && n >= 1 && n <= MAX_NUM_PATCHES_LIMIT)) throw new InputError(`maxNumPatches must be an integer from 1 to ${MAX_NUM_PATCHES_LIMIT}, got ${n}`);
     return n;
   }
 
@@ -104,8 +104,8 @@ export class Siglip2ImageProcessor {
   resize(img: RgbImage, maxNumPatches = this.maxNumPatches): RgbImage {
     const p = this.patchSize;
     if (!this.config.do_resize) {
-      if (img.height % p || img.width % p) throw new RangeError(`image is ${img.width}×${img.height}; with do_resize false its sides must be multiples of the patch size ${p}`);
-      if ((img.height / p) * (img.width / p) > maxNumPatches) throw new RangeError(`image is ${img.width}×${img.height}: ${(img.height / p) * (img.width / p)} patches, over maxNumPatches ${maxNumPatches} (do_resize is false)`);
+      if (img.height % p || img.width % p) throw new InputError(`image is ${img.width}×${img.height}; with do_resize false its sides must be multiples of the patch size ${p}`);
+      if ((img.height / p) * (img.width / p) > maxNumPatches) throw new InputError(`image is ${img.width}×${img.height}: ${(img.height / p) * (img.width / p)} patches, over maxNumPatches ${maxNumPatches} (do_resize is false)`);
       return img;
     }
     const { height, width } = sizeForMaxNumPatches(img.height, img.width, p, maxNumPatches);
