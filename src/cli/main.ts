@@ -16,6 +16,9 @@ import { registerBench } from './bench.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+const NO_LOWER_CASE = 'keep the texts\' case (default: lower-cased, as SigLIP and SigLIP 2 were trained)';
+const MAX_NUM_PATCHES = 'NaFlex models (SigLIP 2 "naflex"): patches per image, e.g. 256, 576, 784, 1024 (default: the model\'s)';
+
 function withCommon(cmd: Command, opts: { model?: boolean; dtype?: boolean; batch?: boolean } = { model: true, dtype: true, batch: true }): Command {
   if (opts.model !== false) cmd.option('--model <id|dir|url>', `hub id, local checkpoint directory or base URL`, DEFAULT_MODEL);
   if (opts.dtype !== false) cmd.addOption(new Option('--dtype <dtype>', 'f32, or f16 where the adapter has shader-f16').choices(['f32', 'f16']).default('f32'));
@@ -36,6 +39,8 @@ export function buildProgram(): Command {
     .description('zero-shot classification: sigmoid score of each label for each image')
     .requiredOption('--labels <a,b,c>', 'comma-separated labels')
     .option('--template <t>', 'label template; {} is replaced by the label', 'This is a photo of {}.')
+    .option('--max-num-patches <n>', MAX_NUM_PATCHES)
+    .option('--no-lower-case', NO_LOWER_CASE)
     .action((images: string[], o) => classify(images, o));
 
   withCommon(program.command('embed'))
@@ -43,11 +48,13 @@ export function buildProgram(): Command {
     .option('--image <path>', 'an image file (repeatable)', collect)
     .option('--text <text>', 'a text (repeatable)', collect)
     .option('--out <file.safetensors>', 'write image_embeds / text_embeds here')
+    .option('--max-num-patches <n>', MAX_NUM_PATCHES)
+    .option('--no-lower-case', NO_LOWER_CASE)
     .action((o) => embed(o));
 
   withCommon(program.command('forward'))
     .description('the full forward pass on saved inputs (pixel_values and/or input_ids), every output saved')
-    .requiredOption('--inputs <in.safetensors>', 'pixel_values [B,3,H,W] float32 and/or input_ids [T,L] int32')
+    .requiredOption('--inputs <in.safetensors>', 'pixel_values [B,3,H,W] float32 (NaFlex: [B,L,3·p·p] with pixel_attention_mask [B,L] and spatial_shapes [B,2]) and/or input_ids [T,L] int32')
     .requiredOption('--out <out.safetensors>', 'outputs by HF names, float32')
     .option('--hidden-states', 'also save every layer\'s hidden states')
     .option('--profile', 'then time one more pass per tower and print GPU time per op type to stderr')
@@ -63,14 +70,16 @@ export function buildProgram(): Command {
     .action((o) => synth(o));
 
   withCommon(program.command('tokenize'), { model: true, dtype: false, batch: false })
-    .description('token ids as SiglipTokenizer gives them (needs only the tokenizer files)')
+    .description('token ids as the checkpoint\'s tokenizer gives them (SiglipTokenizer, or SigLIP 2\'s Gemma tokenizer; needs only the tokenizer files)')
     .requiredOption('--text <text>', 'a text (repeatable)', collect)
+    .option('--no-lower-case', NO_LOWER_CASE)
     .action((o) => tokenize(o));
 
   withCommon(program.command('preprocess'), { model: true, dtype: false, batch: false })
-    .description('pixel_values as SiglipImageProcessor gives them (needs only preprocessor_config.json)')
+    .description('pixel_values as SiglipImageProcessor gives them; for NaFlex models also pixel_attention_mask and spatial_shapes (needs only config.json and preprocessor_config.json)')
     .requiredOption('--image <path>', 'an image file (repeatable)', collect)
-    .requiredOption('--out <file.safetensors>', 'where to write pixel_values')
+    .requiredOption('--out <file.safetensors>', 'where to write pixel_values (and the NaFlex tensors)')
+    .option('--max-num-patches <n>', MAX_NUM_PATCHES)
     .action((o) => preprocess(o));
 
   registerBench(program, withCommon);
