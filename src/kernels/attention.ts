@@ -129,6 +129,14 @@ export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tenso
   const sgKV = !!cfg.sgKV && quad && !sharedKV && vec && sg > 0 && (g.D / 4) % sg === 0 && wgq % sg === 0;
   const workgroups: [number, number, number] = [Math.ceil(g.Lq / (wgq * tq)), g.H, g.B];
   checkDispatch(ctx, name, workgroups);
+  // Said, not silent: where this shape cannot take the faster form the variant asked for.
+  const notes: string[] = [];
+  if (!vec) notes.push(`attention, head dim ${g.D}: not a multiple of 4, so scalar loads instead of vec4`);
+  if (cfg.sgKV && quad && !sgKV) {
+    const why = sg === 0 ? `${ctx.adapterName} has no fixed subgroup size` : !vec ? 'no vec4 loads' : (g.D / 4) % sg !== 0 ? `its ${g.D / 4} vec4s per row do not divide among ${sg} subgroup lanes` : `${wgq} invocations per workgroup are not whole subgroups of ${sg}`;
+    notes.push(`attention, head dim ${g.D}: K/V rows not shared by subgroup shuffles (${why}); each lane loads whole rows`);
+  }
+  if (cfg.sharedKV && !sharedKV) notes.push(`attention, head dim ${g.D}: K/V tile of ${sharedBytes} bytes over the workgroup memory (${ctx.limits.maxComputeWorkgroupStorageSize}); loads from storage`);
   return {
     kernel: keyLengths ? (quad ? ATTENTION_QUAD_KEYLEN : ATTENTION_KEYLEN) : quad ? ATTENTION_QUAD : ATTENTION,
     spec: {
@@ -148,6 +156,7 @@ export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tenso
     workgroups,
     flops: 4 * g.B * g.H * g.Lq * g.Lk * g.D,
     bytes: (q.dtype === 'f16' ? 2 : 4) * g.B * HD * (2 * g.Lq + 2 * g.Lk),
+    ...(notes.length ? { notes } : {}),
   };
 }
 

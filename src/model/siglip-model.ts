@@ -378,6 +378,16 @@ export class SiglipModel {
     return this.serial(() => this.runner.activationBytes(tower, batch, L));
   }
 
+  /**
+   * Where this model's pass of a tower runs a slower kernel form than the adapter's chosen variant, in words (e.g.
+   * head dim 72 on 8-lane subgroups: no K/V sharing by shuffles); empty when none. The bench prints these.
+   */
+  kernelNotes(tower: Tower, batch = 1, opts: { maxNumPatches?: number } = {}): Promise<string[]> {
+    this.need(tower);
+    const L = tower === 'vision' && this.config.vision.naflex ? (opts.maxNumPatches ?? this.maxNumPatches) : undefined;
+    return this.serial(() => this.runner.kernelNotes(tower, batch, L));
+  }
+
   /** Bytes of weights on the device. */
   get weightBytes(): number {
     return this.weights.bytes;

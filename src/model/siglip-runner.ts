@@ -86,6 +86,11 @@ export class SiglipRunner {
     return (await this.plan(tower, B, this.planLength(tower, L), false)).activationBytes;
   }
 
+  /** Where a tower's plan runs a slower kernel form than the one chosen for it (GraphPlan.notes). */
+  async kernelNotes(tower: Tower, B: number, L?: number): Promise<string[]> {
+    return [...(await this.plan(tower, B, this.planLength(tower, L), false)).notes];
+  }
+
   async flops(tower: Tower, B: number, L?: number): Promise<number> {
     return (await this.plan(tower, B, this.planLength(tower, L), false)).flops;
   }
