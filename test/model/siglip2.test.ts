@@ -3,11 +3,13 @@
  * preprocessing). The forward pass itself is in parity.test.ts; here, what is around it: pixel values and ids as the
  * fixtures give them, and the calls users make.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SiglipModel } from '../../src/model/siglip-model.js';
+import { CheckpointError } from '../../src/model/errors.js';
 import { GemmaTokenizer } from '../../src/model/tokenizer/index.js';
+import { memorySource } from '../helpers/fuzz.js';
 import { expectClose, TOL } from '../helpers/compare.js';
 import { testEngine } from '../helpers/engine.js';
 import { FIXTURES, loadReference } from '../helpers/fixtures.js';
@@ -168,5 +170,37 @@ describe('siglip2-naflex-tiny (NaFlex, model_type "siglip2")', async () => {
     } finally {
       await fixed.dispose();
     }
+  });
+});
+
+describe('SigLIP 2 checkpoints the engine cannot run are refused up front, naming the field', () => {
+  const files = (dir: string) => Object.fromEntries(readdirSync(join(FIXTURES, dir)).filter((f) => !f.startsWith('reference')).map((f) => [f, new Uint8Array(readFileSync(join(FIXTURES, dir, f)))]));
+  const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+  async function refused(f: Record<string, Uint8Array>, field: string, re: RegExp) {
+    const before = engine.stats.liveBuffers;
+    const e = await SiglipModel.load(memorySource(f), { engine }).then(
+      async (m) => (await m.dispose(), null),
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(CheckpointError);
+    expect((e as CheckpointError).field).toBe(field);
+    expect((e as Error).message).toMatch(re);
+    expect(engine.stats.liveBuffers, 'nothing left allocated').toBe(before);
+  }
+
+  test('model_type, num_patches, patch_size, processor type and tokenizer class', async () => {
+    const nf = files('siglip2-naflex-tiny');
+    const fx = files('siglip2-tiny');
+    const cfg = json(nf['config.json']!);
+    await refused({ ...nf, 'config.json': enc({ ...cfg, model_type: 'clip' }) }, 'model_type', /"clip" is not supported \(this engine runs "siglip".*"siglip2": SigLIP 2 NaFlex\)/);
+    const vc = cfg.vision_config as Record<string, unknown>;
+    await refused({ ...nf, 'config.json': enc({ ...cfg, vision_config: { ...vc, num_patches: 48 } }) }, 'vision_config.num_patches', /num_patches = 48 is not a square number/);
+    await refused({ ...nf, 'config.json': enc({ ...cfg, vision_config: { ...vc, num_patches: 100 } }) }, 'vision_config.num_patches', /num_patches = 100, but .*position_embedding\.weight has shape \[64, 64\]/);
+    const pre4 = enc({ ...json(nf['preprocessor_config.json']!), patch_size: 4 });
+    await refused({ ...nf, 'config.json': enc({ ...cfg, vision_config: { ...vc, patch_size: 4 } }), 'preprocessor_config.json': pre4 }, 'vision_config.patch_size', /patch_size 4 \(patches of 4·4·3 = 48 values\), but .*patch_embedding\.weight has shape \[64, 192\]/);
+    await refused({ ...nf, 'preprocessor_config.json': enc({ ...json(nf['preprocessor_config.json']!), patch_size: 16 }) }, 'patch_size', /preprocessor_config\.json: patch_size 16 differs from the model's patch_size 8/);
+    await refused({ ...fx, 'preprocessor_config.json': nf['preprocessor_config.json']! }, 'image_processor_type', /"Siglip2ImageProcessor" is NaFlex preprocessing, but config\.json's model_type is "siglip"/);
+    await refused({ ...fx, 'tokenizer_config.json': enc({ ...json(fx['tokenizer_config.json']!), tokenizer_class: 'LlamaTokenizer' }) }, 'tokenizer_class', /tokenizer_class "LlamaTokenizer" is not supported/);
   });
 });
