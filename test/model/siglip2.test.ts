@@ -204,3 +204,36 @@ describe('SigLIP 2 checkpoints the engine cannot run are refused up front, namin
     await refused({ ...fx, 'tokenizer_config.json': enc({ ...json(fx['tokenizer_config.json']!), tokenizer_class: 'LlamaTokenizer' }) }, 'tokenizer_class', /tokenizer_class "LlamaTokenizer" is not supported/);
   });
 });
+
+describe('SigLIP 2 by hub id (the mock hub), as google/siglip2-* load', () => {
+  test('both kinds load by id, download what they use (tokenizer.model, not tokenizer.json) and embed like the directory', async () => {
+    const { startMockHub, clearHfEnv } = await import('../helpers/mock-hub.js');
+    const { mkdtempSync, rmSync, readdirSync: ls } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const restore = clearHfEnv();
+    const hub = await startMockHub({ models: { 'google/siglip2-tiny': join(FIXTURES, 'siglip2-tiny'), 'google/siglip2-naflex-tiny': join(FIXTURES, 'siglip2-naflex-tiny') } });
+    const cacheDir = mkdtempSync(join(tmpdir(), 'siglip2-hub-'));
+    try {
+      for (const id of ['google/siglip2-tiny', 'google/siglip2-naflex-tiny']) {
+        const byId = await SiglipModel.load(id, { engine, endpoint: hub.endpoint, cacheDir });
+        const byDir = await SiglipModel.load(join(FIXTURES, id.split('/')[1]!), { engine });
+        try {
+          const text = ['A Photo of 2 Cats'];
+          expect(Array.from(byId.tokenize(text).inputIds)).toEqual(Array.from(byDir.tokenize(text).inputIds));
+          expectClose(await byId.embedImages([join(IMAGES, 'cats.png')]), await byDir.embedImages([join(IMAGES, 'cats.png')]), 1e-6, `${id} image`);
+          const snap = join(cacheDir, `models--google--${id.split('/')[1]}`, 'snapshots');
+          const files = ls(join(snap, ls(snap)[0]!));
+          expect(files).toContain('tokenizer.model');
+          expect(files).not.toContain('tokenizer.json');
+        } finally {
+          await byId.dispose();
+          await byDir.dispose();
+        }
+      }
+    } finally {
+      await hub.close();
+      restore();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
