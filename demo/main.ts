@@ -12,7 +12,7 @@
  * error is shown in the page. The test suite drives this page (test/browser/demo.test.ts) through its element ids and
  * data-state attributes; keep them stable.
  */
-import { createEngine, DEFAULT_MODEL, type ClassifyResult, type LoadProgress, type ModelFiles } from '../src/index.js';
+import { createEngine, DEFAULT_MODEL, PRESETS, SyntheticSource, type ClassifyResult, type LoadProgress, type ModelFiles } from '../src/index.js';
 import { BROWSER_CACHE_NAME } from '../src/model/hub/index.js';
 import { SiglipWorkerModel } from '../src/worker.js';
 import { el, formatBytes, formatMs, h, message } from './dom.js';
@@ -39,6 +39,7 @@ const ui = {
   tabFiles: el<HTMLButtonElement>('tab-files'),
   panelHub: el('panel-hub'),
   panelFiles: el('panel-files'),
+  modelPicker: el<HTMLSelectElement>('model-picker'),
   modelRef: el<HTMLInputElement>('model-ref'),
   loadBtn: el<HTMLButtonElement>('load-btn'),
   clearCacheBtn: el<HTMLButtonElement>('clear-cache-btn'),
@@ -48,6 +49,8 @@ const ui = {
   modelFileList: el('model-file-list'),
   loadFilesBtn: el<HTMLButtonElement>('load-files-btn'),
   dtype: el<HTMLSelectElement>('dtype'),
+  maxPatches: el<HTMLSelectElement>('max-patches'),
+  maxPatchesLabel: el('max-patches-label'),
   progress: el('progress'),
   progressFill: el('progress-fill'),
   progressText: el('progress-text'),
@@ -256,11 +259,13 @@ async function loadModel(ref: string | ModelFiles, name: string): Promise<void> 
       modelName = name;
       const cfg = m.config;
       const cached = typeof ref === 'string' && !progress.downloaded;
+      // NaFlex models take a patch budget per image; the others a fixed size.
+      ui.maxPatchesLabel.hidden = !cfg.vision.naflex;
       setModelStatus('ready', [
         h('strong', { text: name }),
         ` loaded in ${formatMs(ms)}`,
         h('span', { class: 'meta', text: [
-          `vision ${cfg.vision.imageSize}px / patch ${cfg.vision.patchSize}`,
+          cfg.vision.naflex ? `NaFlex: any aspect ratio, ${m.maxNumPatches} patches of ${cfg.vision.patchSize}px by default` : `vision ${cfg.vision.imageSize}px / patch ${cfg.vision.patchSize}`,
           `width ${cfg.vision.hiddenSize}`,
           `${formatBytes(m.weightBytes)} on the GPU (${m.dtype})`,
           typeof ref === 'string' ? (cached ? 'weights from the browser cache' : 'weights downloaded and cached') : 'from local files',
@@ -300,7 +305,7 @@ function pickModelFiles(files: File[]): { ok: boolean; files?: ModelFiles; missi
   const byName = (n: string) => files.find((f) => f.name === n);
   const config = byName('config.json');
   const weights = byName('model.safetensors') ?? files.find((f) => f.name.endsWith('.safetensors'));
-  const tokenizer = byName('spiece.model') ?? byName('tokenizer.json');
+  const tokenizer = byName('spiece.model') ?? byName('tokenizer.model') ?? byName('tokenizer.json');
   const preprocessor = byName('preprocessor_config.json');
   const tokenizerConfig = byName('tokenizer_config.json');
   if (config) roles.set(config, 'config');
@@ -311,7 +316,7 @@ function pickModelFiles(files: File[]): { ok: boolean; files?: ModelFiles; missi
   const missing: string[] = [];
   if (!config) missing.push('config.json');
   if (!weights) missing.push('model.safetensors');
-  if (!tokenizer) missing.push('spiece.model (needed for labels)');
+  if (!tokenizer) missing.push('spiece.model or tokenizer.model (needed for labels)');
   if (!preprocessor) missing.push('preprocessor_config.json (optional)');
   if (!config || !weights) return { ok: false, missing, roles };
   return {
@@ -466,7 +471,8 @@ async function classifyAll(): Promise<void> {
       c.body.replaceChildren(h('p', { class: 'pending', text: 'Classifying…' }));
       const t = performance.now();
       try {
-        const scores = await m.classify(c.img.blob, labels, { template });
+        const maxNumPatches = m.config.vision.naflex && ui.maxPatches.value ? Number(ui.maxPatches.value) : undefined;
+        const scores = await m.classify(c.img.blob, labels, { template, maxNumPatches });
         const ms = performance.now() - t;
         c.time.textContent = formatMs(ms);
         c.card.dataset.ms = ms.toFixed(1);
@@ -529,6 +535,10 @@ function wire(): void {
   ui.tabHub.addEventListener('click', () => selectTab(false));
   ui.tabFiles.addEventListener('click', () => selectTab(true));
   ui.loadBtn.addEventListener('click', loadFromInput);
+  // The picker fills the id box; Load (or Enter) loads it, so a multi-GB download never starts by accident.
+  ui.modelPicker.addEventListener('change', () => {
+    if (ui.modelPicker.value) ui.modelRef.value = ui.modelPicker.value;
+  });
   ui.modelRef.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !ui.loadBtn.disabled) loadFromInput();
   });
@@ -558,8 +568,19 @@ function wire(): void {
   window.addEventListener('error', (e) => showError('Unexpected error', e.error ?? e.message));
 }
 
+/** The picker's labels get each checkpoint's size, computed from its preset config (not typed by hand). */
+function labelPicker(): void {
+  for (const opt of ui.modelPicker.querySelectorAll('option')) {
+    const name = opt.value.replace(/^google\//, '');
+    if (!opt.value.startsWith('google/') || !PRESETS[name]) continue;
+    const bytes = new SyntheticSource(PRESETS[name]!).weightsBytes;
+    opt.textContent = `${name} · ${(bytes / 4 / 1e6).toFixed(0)}M parameters · ${(bytes / 1e9).toFixed(1)} GB in f32`;
+  }
+}
+
 async function main(): Promise<void> {
   wire();
+  labelPicker();
   updateButtons();
   const params = new URLSearchParams(location.search);
   const preset = params.get('model');

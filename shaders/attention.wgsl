@@ -12,6 +12,8 @@
 // SG_KV with SG (main_quad: the lanes of a subgroup, which all read the same keys, load DV / SG vec4s of each K and
 // V row apiece and pass them around with subgroupShuffle instead of each loading the whole row; needs the
 // `subgroups` feature, a fixed subgroup size SG dividing DV, and WGQ a multiple of SG).
+// KEY_LEN (a fourth input, keyLen [B]: batch item b attends to its first keyLen[b] keys only — NaFlex's padding,
+// masked as transformers' additive −∞ mask masks it: exp(−∞) = 0, so skipping the keys is exact).
 // Override: WGQ (invocations per workgroup).
 // Napkin math per (query, key): 2·D multiply-adds (score + weighted V), 1 exp; 2·D loads (D/2 with QUAD).
 // Both entry points keep their per-query state in separate variables rather than arrays indexed by query:
@@ -29,8 +31,23 @@
 @group(0) @binding(1) var<storage, read> k1: array<T>;
 @group(0) @binding(2) var<storage, read> v1: array<T>;
 #endif
+#if KEY_LEN
+@group(0) @binding(3) var<storage, read> keyLen: array<i32>;
+@group(0) @binding(4) var<storage, read_write> out: array<T>;
+@group(0) @binding(5) var<uniform> p: Params;
+#else
 @group(0) @binding(3) var<storage, read_write> out: array<T>;
 @group(0) @binding(4) var<uniform> p: Params;
+#endif
+
+// Keys batch item b attends to (validated on the CPU to 1..Lk; clamped so a bug cannot read past the tensor).
+fn keyCount(b: u32) -> u32 {
+#if KEY_LEN
+  return u32(clamp(keyLen[b], 1, i32(p.Lk)));
+#else
+  return p.Lk;
+#endif
+}
 
 override WGQ: u32 = 64u;
 const DV = (D + 3) / 4;
@@ -85,6 +102,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let qBase = p.qOff + b * p.qBatch + qr * p.qRow + h * D;
   let kBase = p.kOff + b * p.kBatch + h * D;
   let vBase = p.vOff + b * p.vBatch + h * D;
+  let Lk = keyCount(b);
 
   var q: array<vec4<f32>, DV>;
   var acc: array<vec4<f32>, DV>;
@@ -92,8 +110,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m = -3.0e38;
   var l = 0.0;
 
-  for (var k0 = 0u; k0 < p.Lk; k0 += KT) {
-    let n = min(KT, p.Lk - k0);
+  for (var k0 = 0u; k0 < Lk; k0 += KT) {
+    let n = min(KT, Lk - k0);
 #if SHARED_KV
     stageTile(k0, kBase, vBase, lid);
 #endif
@@ -162,6 +180,7 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   let q0 = (wid.x * WGQ + lid) * 4u;
   let kBase = p.kOff + b * p.kBatch + h * D;
   let vBase = p.vOff + b * p.vBatch + h * D;
+  let Lk = keyCount(b);
   let rows = min(vec4<u32>(q0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.Lq - 1u));
   let qb = vec4<u32>(p.qOff + b * p.qBatch + h * D) + rows * p.qRow;
 
@@ -182,8 +201,8 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   var m = vec4<f32>(-3.0e38);
   var l = vec4<f32>(0.0);
 
-  for (var k0 = 0u; k0 < p.Lk; k0 += KT) {
-    let n = min(KT, p.Lk - k0);
+  for (var k0 = 0u; k0 < Lk; k0 += KT) {
+    let n = min(KT, Lk - k0);
 #if SHARED_KV
     stageTile(k0, kBase, vBase, lid);
 #endif

@@ -1,14 +1,23 @@
 // Token embedding lookup plus learned position embedding: out[b, l, :] = table[ids[b, l], :] + pos[l, :].
 // Ids are validated on the CPU before upload (WebGPU clamps out-of-bounds reads silently, which would hide a bad
-// id); the clamp here only keeps a bug from reading another buffer's memory.
+// id); the range check here only keeps a bug from reading another buffer's memory.
+//
+// Paged tables: a vocabulary too big for one storage binding (SigLIP 2's 256000 × 1152 f32 rows are 1.1 GiB;
+// bindings stop at 128 MiB on lavapipe and SwiftShader) is split into pages of rows, each its own buffer, and looked
+// up by one dispatch per page: the page holding ids first .. first + rows − 1 writes their rows, and every other
+// element is copied from the previous page's output (PREV), or zeroed on the first page. The last page's output is
+// then complete. Napkin math: each extra page moves the [tokens, D] activations once more (64 × 1152 × 4 B = 0.3 MB
+// a text), against a text tower of ~25 GFLOP: nothing.
+// Defines: PREV (an earlier page's output to copy from). Override: WG.
 
-// `Params` (n, L, D, vocab): generated from EMBEDDING_UNIFORMS in src/kernels/embedding.ts.
+// `Params` (n, L, D, first, rows): generated from EMBEDDING_UNIFORMS in src/kernels/embedding.ts.
 
 @group(0) @binding(0) var<storage, read> ids: array<i32>;
 @group(0) @binding(1) var<storage, read> table: array<T>;
 @group(0) @binding(2) var<storage, read> pos: array<T>;
-@group(0) @binding(3) var<storage, read_write> out: array<T>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read> prev: array<T>;
+@group(0) @binding(4) var<storage, read_write> out: array<T>;
+@group(0) @binding(5) var<uniform> p: Params;
 
 override WG: u32 = 256u;
 
@@ -20,6 +29,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let d = i % p.D;
   let t = i / p.D;
   let l = t % p.L;
-  let id = u32(clamp(ids[t], 0, i32(p.vocab) - 1));
-  out[i] = T(f32(table[id * p.D + d]) + f32(pos[l * p.D + d]));
+  let r = ids[t] - i32(p.first);
+  if (r >= 0 && u32(r) < p.rows) {
+    out[i] = T(f32(table[u32(r) * p.D + d]) + f32(pos[l * p.D + d]));
+  } else {
+#if PREV
+    out[i] = prev[i];
+#else
+    out[i] = T(0.0);
+#endif
+  }
 }

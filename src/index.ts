@@ -10,14 +10,15 @@ export { SiglipModel, DEFAULT_MODEL, type LoadOptions, type ModelRef, type Model
 export type { TensorData, RunOptions } from './model/siglip-runner.js';
 export { CheckpointError, InputError, NonFiniteOutputError, type CheckpointErrorDetails } from './model/errors.js';
 export { parseSiglipConfig, type SiglipConfig, type VisionConfig, type TextConfig } from './model/config.js';
-export { SiglipTokenizer } from './model/tokenizer/index.js';
-export { SiglipImageProcessor, decodeImage, resizeBicubic, ImageDecodeError, type DecodeOptions, type ImageInput, type RgbImage, type PreprocessorConfig } from './model/image/index.js';
+export { SiglipTokenizer, GemmaTokenizer, loadTokenizer, type TextTokenizer, type TokenizerLoadOptions } from './model/tokenizer/index.js';
+export { SiglipImageProcessor, Siglip2ImageProcessor, decodeImage, resizeBicubic, ImageDecodeError, type DecodeOptions, type ImageInput, type RgbImage, type PreprocessorConfig, type Siglip2PreprocessorConfig, type NaflexInputs } from './model/image/index.js';
+export type { ImageProcessor, PreprocessedImages, PreprocessOptions } from './model/image-inputs.js';
 export { openModelSource, HubError, HubHttpError, HubUnreachableError, HubDownloadError, UnsafeHubValueError, CachePathError, type HubOptions } from './model/hub/index.js';
 // The browser's weights cache: what it holds, deleting it, and the storage quota it lives in.
 export { listCachedFiles, deleteCachedFiles, StorageQuotaError, storageState, requestPersistence, BROWSER_CACHE_NAME, type CachedFile, type StorageState } from './model/hub/index.js';
 export { UrlSource, BlobSource, CompositeSource, type FileSource } from './model/source.js';
 export { SyntheticSource } from './model/synthetic.js';
-export { PRESETS, presetConfig } from './model/presets.js';
+export { PRESETS, presetConfig, presetPreprocessorConfig } from './model/presets.js';
 export { encodeSafetensors, readSafetensorsHeader, readSafetensorsFile } from './model/safetensors.js';
 export type { LoadProgress } from './model/weights.js';
 // What worker mode's embedImagesSettled does, on a SiglipModel in this thread (siglip-webgpu/worker: in a worker).

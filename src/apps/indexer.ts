@@ -11,7 +11,8 @@
  * `signal` stops after the batch in flight (what the CLI does on Ctrl-C / SIGTERM); the index stays resumable.
  */
 import { stat } from 'node:fs/promises';
-import type { SiglipModel } from '../model/siglip-model.js';
+import { SiglipModel } from '../model/siglip-model.js';
+import { processorSpec, stackPreprocessed, type PreprocessedImages } from '../model/image-inputs.js';
 import { DEFAULT_MAX_PIXELS } from '../model/image/index.js';
 import type { IndexJson, RowMeta } from './index-format.js';
 import { IndexWriter } from './index-writer.js';
@@ -86,7 +87,8 @@ export interface IndexSummary {
 
 interface Ready {
   file: FoundFile;
-  pixels: Float32Array;
+  /** One image as the model's processor gives it (NaFlex: with its mask and patch grid). */
+  images: PreprocessedImages;
   width: number;
   height: number;
 }
@@ -111,7 +113,7 @@ export async function indexImages(model: SiglipModel, inputs: string[], opts: In
     shardRows: opts.shardRows,
     durable: opts.durable,
   });
-  const pool = new PreprocessPool(processor.config, { workers: opts.workers, workerUrl: opts.workerUrl });
+  const pool = new PreprocessPool(processorSpec(processor), { workers: opts.workers, workerUrl: opts.workerUrl });
   let finished = false;
   try {
     // scan
@@ -158,11 +160,9 @@ export async function indexImages(model: SiglipModel, inputs: string[], opts: In
     let done = 0;
     const report = () => opts.onProgress?.({ phase: 'embed', found, total: todo.length, done, errors, seconds: seconds() });
     const runBatch = async (items: Ready[]) => {
-      const [C, H, W] = [3, processor.size.height, processor.size.width];
-      const data = new Float32Array(items.length * C * H * W);
-      items.forEach((it, i) => data.set(it.pixels, i * C * H * W));
+      const inputs = SiglipModel.imageInputs(stackPreprocessed(items.map((it) => it.images)));
       const g0 = performance.now();
-      const out = await model.forward({ pixelValues: { data, shape: [items.length, C, H, W] } });
+      const out = await model.forward(inputs);
       gpuMs += performance.now() - g0;
       const metas: Omit<RowMeta, 'row'>[] = items.map((it) => ({ path: it.file.path, size: it.file.size, mtime: it.file.mtime, width: it.width, height: it.height }));
       await writer.append(out.image_embeds!.data, metas);
@@ -183,7 +183,7 @@ export async function indexImages(model: SiglipModel, inputs: string[], opts: In
       const r = await results[i]!;
       results[i] = undefined;
       const file = todo[i]!;
-      if (r.ok) current.push({ file, pixels: r.pixels, width: r.width, height: r.height });
+      if (r.ok) current.push({ file, images: r.images, width: r.width, height: r.height });
       else {
         await writer.recordError({ path: file.path, size: file.size, mtime: file.mtime, error: r.error });
         errors++;

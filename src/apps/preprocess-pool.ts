@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { SiglipImageProcessor, type PreprocessorConfig } from '../model/image/index.js';
+import { processorFromSpec, type ImageProcessor, type ProcessorSpec } from '../model/image-inputs.js';
 import { preprocessOne, type PreprocessRequest, type PreprocessResult } from './preprocess-task.js';
 
 interface Task {
@@ -45,12 +45,12 @@ export class PreprocessPool {
   private readonly queue: Task[] = [];
   private nextId = 1;
   private closed = false;
-  private readonly inline: SiglipImageProcessor | null = null;
+  private readonly inline: ImageProcessor | null = null;
   /** Worker threads actually running (0: decoding inline). */
   readonly threads: number;
 
   constructor(
-    private readonly config: PreprocessorConfig,
+    private readonly spec: ProcessorSpec,
     opts: { workers?: number; workerUrl?: URL } = {},
   ) {
     const n = opts.workers ?? defaultWorkers();
@@ -58,12 +58,12 @@ export class PreprocessPool {
     const url = opts.workerUrl ?? defaultWorkerUrl();
     const usable = url.protocol === 'file:' && existsSync(fileURLToPath(url));
     this.threads = usable ? n : 0;
-    if (this.threads === 0) this.inline = SiglipImageProcessor.fromConfig(config);
+    if (this.threads === 0) this.inline = processorFromSpec(spec);
     for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn(url));
   }
 
   private spawn(url: URL): Slot {
-    const slot: Slot = { worker: new Worker(url, { workerData: { config: this.config } }), inFlight: new Map() };
+    const slot: Slot = { worker: new Worker(url, { workerData: { spec: this.spec } }), inFlight: new Map() };
     slot.worker.unref();
     slot.worker.on('message', (m: { id: number; result: PreprocessResult }) => {
       const t = slot.inFlight.get(m.id);

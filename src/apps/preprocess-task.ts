@@ -1,11 +1,12 @@
 /**
  * One image → pixel_values, the unit of work of the decode workers (and of the inline fallback): read (bounded by
  * `maxBytes`), decode (bounded by `maxPixels`, checked from the header), resize and normalize exactly as the
- * model's SiglipImageProcessor does. Failures come back as values naming the reason, never as a thrown error, so
+ * model's image processor (SiglipImageProcessor, or Siglip2ImageProcessor for NaFlex) does. Failures come back as values naming the reason, never as a thrown error, so
  * a bad file is one skipped file.
  */
 import { open } from 'node:fs/promises';
-import { decodeImage, ImageDecodeError, type SiglipImageProcessor } from '../model/image/index.js';
+import { decodeImage, ImageDecodeError } from '../model/image/index.js';
+import { preprocessImages, type ImageProcessor, type PreprocessedImages } from '../model/image-inputs.js';
 
 export interface PreprocessRequest {
   /** A file to read, or … */
@@ -17,7 +18,8 @@ export interface PreprocessRequest {
 }
 
 export type PreprocessResult =
-  | { ok: true; pixels: Float32Array; width: number; height: number }
+  /** `images`: one image, preprocessed as the model's processor does (NaFlex: with its mask and patch grid). */
+  | { ok: true; images: PreprocessedImages; width: number; height: number }
   | { ok: false; error: string; /** false: not the input's fault (e.g. the decoder worker died). */ inputFault: boolean };
 
 async function readBounded(path: string, maxBytes: number): Promise<Uint8Array> {
@@ -38,7 +40,7 @@ async function readBounded(path: string, maxBytes: number): Promise<Uint8Array> 
   }
 }
 
-export async function preprocessOne(req: PreprocessRequest, processor: SiglipImageProcessor): Promise<PreprocessResult> {
+export async function preprocessOne(req: PreprocessRequest, processor: ImageProcessor): Promise<PreprocessResult> {
   try {
     let bytes: Uint8Array;
     if (req.bytes) {
@@ -55,8 +57,7 @@ export async function preprocessOne(req: PreprocessRequest, processor: SiglipIma
       throw new Error('preprocess: neither path nor bytes');
     }
     const img = await decodeImage(bytes, { maxPixels: req.maxPixels });
-    const { pixelValues } = await processor.preprocess([img]);
-    return { ok: true, pixels: pixelValues, width: img.width, height: img.height };
+    return { ok: true, images: await preprocessImages(processor, [img]), width: img.width, height: img.height };
   } catch (e) {
     const err = e as Error;
     // Decoders name the format and the fault ("PNG: truncated …"); anything else is still this input's fault when

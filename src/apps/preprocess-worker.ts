@@ -3,12 +3,13 @@
  * {id, result} with the pixels' buffer transferred, not copied.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SiglipImageProcessor, type PreprocessorConfig } from '../model/image/index.js';
+import { processorFromSpec, type ProcessorSpec } from '../model/image-inputs.js';
 import { preprocessOne, type PreprocessRequest } from './preprocess-task.js';
 
-const processor = SiglipImageProcessor.fromConfig((workerData as { config: PreprocessorConfig }).config);
+const processor = processorFromSpec((workerData as { spec: ProcessorSpec }).spec);
 parentPort!.on('message', (msg: { id: number; req: PreprocessRequest }) => {
   void preprocessOne(msg.req, processor).then((result) => {
-    parentPort!.postMessage({ id: msg.id, result }, result.ok ? [result.pixels.buffer as ArrayBuffer] : []);
+    const transfer = result.ok ? [result.images.pixelValues, result.images.pixelAttentionMask, result.images.spatialShapes].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer) : [];
+    parentPort!.postMessage({ id: msg.id, result }, transfer);
   });
 });

@@ -14,7 +14,7 @@ import type { BenchRecord } from '../../bench/records.js';
 import { markdownTable, rooflineSvg } from '../../bench/report.js';
 import { cpus } from 'node:os';
 import { parseSiglipConfig } from '../model/config.js';
-import { presetConfig } from '../model/presets.js';
+import { PRESETS, presetConfig } from '../model/presets.js';
 import { tuningShapes } from '../model/siglip-graphs.js';
 import { createEngine, tuneEngine } from '../ops/index.js';
 import { engineOptions, parseDtype, parseIntList, parsePositiveInt, print, UsageError, type CommonOptions } from './common.js';
@@ -31,6 +31,9 @@ interface BenchOptions extends CommonOptions {
   out?: string;
   load?: string;
   tune?: boolean;
+  maxNumPatches?: string;
+  /** commander's --no-search: false when given. */
+  search?: boolean;
 }
 
 export async function bench(o: BenchOptions): Promise<void> {
@@ -39,6 +42,11 @@ export async function bench(o: BenchOptions): Promise<void> {
   const towers = (o.towers ?? 'vision,text').split(',').map((t) => t.trim()) as Tower[];
   for (const t of towers) if (t !== 'vision' && t !== 'text') throw new UsageError(`--towers takes vision and/or text, got "${t}"`);
   const reps = o.reps === undefined ? undefined : parsePositiveInt(o.reps, '--reps', 1);
+  try {
+    presetConfig(o.synthetic ?? 'siglip-large-patch16-384');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const engine = await createEngine(engineOptions(o));
   if (dtype === 'f16' && !engine.hasF16) {
     engine.dispose();
@@ -52,6 +60,8 @@ export async function bench(o: BenchOptions): Promise<void> {
     records.push(r);
     if (o.json) print(JSON.stringify(r));
     else if (process.stderr.isTTY) process.stderr.write(`  ${r.kind} ${r.name} ${r.shape}: ${Number.isFinite(r.median_ms) ? r.median_ms.toFixed(1) + ' ms' : 'skipped'}\n`);
+    // Slower kernel forms than the adapter's variant are said at once, also when stderr is not a terminal.
+    if (!o.json) for (const n of (r.kernel_notes as string[] | undefined) ?? []) process.stderr.write(`  note (${r.name} ${r.shape}): slower path: ${n}\n`);
   };
   try {
     if (!o.json) print(`adapter: ${engine.info.name}\nhost: ${host}\n`);
@@ -59,7 +69,8 @@ export async function bench(o: BenchOptions): Promise<void> {
     // this adapter has no cached choice for.
     const preset = o.synthetic ?? 'siglip-large-patch16-384';
     const shapes = tuningShapes(parseSiglipConfig(presetConfig(preset)), towers);
-    const tuned = await tuneEngine(engine, shapes, { force: o.tune, searchIfMissing: true });
+    // --no-search: cached choices and the adapter defaults only (a search costs minutes per new model on CPU adapters).
+    const tuned = await tuneEngine(engine, shapes, { force: o.tune, searchIfMissing: o.search !== false });
     const classes = tuned.record.classes;
     const seconds = tuned.searched.reduce((s, k) => s + (classes[k]?.seconds ?? 0), 0);
     emit({
@@ -77,7 +88,8 @@ export async function bench(o: BenchOptions): Promise<void> {
     ceil.forEach(emit);
     if (!o.modelOnly) (await benchKernels(engine, ceilings, { dtype, reps, full: o.full, filter: o.filter })).forEach(emit);
     if (!o.kernels) {
-      await benchModel(engine, ceilings, { preset, dtype, batches, towers, reps, onRecord: emit });
+      const maxNumPatches = o.maxNumPatches === undefined ? undefined : parseIntList(o.maxNumPatches, '--max-num-patches');
+      await benchModel(engine, ceilings, { preset, dtype, batches, towers, reps, maxNumPatches, onRecord: emit });
     }
     const table = markdownTable(records);
     if (!o.json) print(table);
@@ -98,7 +110,8 @@ export function registerBench(program: Command, withCommon: (c: Command, o?: { m
     .description('ceilings, kernel and end-to-end benchmarks on this adapter (synthetic weights: no download)')
     .option('--kernels', 'ceilings and kernels only')
     .option('--model-only', 'ceilings and the end-to-end model only')
-    .option('--synthetic <preset>', 'model for the end-to-end runs', 'siglip-large-patch16-384')
+    .option('--synthetic <preset>', `model for the end-to-end runs: ${Object.keys(PRESETS).join(', ')}`, 'siglip-large-patch16-384')
+    .option('--max-num-patches <list>', 'NaFlex presets: patch budgets to run at, e.g. 256,576,1024', '256,1024')
     .option('--batch <list>', 'batch sizes for the end-to-end runs, e.g. 1,8,32', '1')
     .option('--towers <list>', 'vision,text', 'vision,text')
     .option('--reps <n>', 'timed repeats (default: 7 for kernels, 5 for models; fewer for big work on CPU adapters)')
@@ -106,6 +119,7 @@ export function registerBench(program: Command, withCommon: (c: Command, o?: { m
     .option('--filter <text>', 'only kernel cases whose name or shape contains this')
     .option('--out <dir>', 'also write results.jsonl, results.md and roofline.svg here')
     .option('--tune', 'run the per-adapter kernel search again (otherwise its cached result is used)')
+    .option('--no-search', 'search no kernel variant: cached choices where there are some, the adapter defaults elsewhere')
     .option('--load <dir>', 'only: load this checkpoint directory and report time and peak JS memory')
     .action((o: BenchOptions) => bench(o));
 }

@@ -9,6 +9,9 @@ export class UsageError extends Error {}
 
 export interface CommonOptions {
   model?: string;
+  /** commander's --no-lower-case: false when given. */
+  lowerCase?: boolean;
+  maxNumPatches?: string;
   dtype?: string;
   batch?: string;
   json?: boolean;
@@ -49,8 +52,14 @@ function progress(): LoadOptions['onProgress'] {
   };
 }
 
+/** --max-num-patches: NaFlex's patch budget per image (undefined: the model's own). */
+export function maxNumPatches(o: CommonOptions): number | undefined {
+  return o.maxNumPatches === undefined ? undefined : parsePositiveInt(o.maxNumPatches, '--max-num-patches', 256);
+}
+
 export async function loadModel(o: CommonOptions, extra: Partial<LoadOptions> = {}): Promise<SiglipModel> {
   return SiglipModel.load(o.model ?? DEFAULT_MODEL, {
+    lowerCase: o.lowerCase === false ? false : undefined,
     dtype: parseDtype(o.dtype),
     batch: parsePositiveInt(o.batch, '--batch', 8),
     onProgress: process.stderr.isTTY ? progress() : undefined,

@@ -1,6 +1,7 @@
 /**
  * `forward --model DIR --inputs IN.safetensors --out OUT.safetensors`: the parity hook. IN holds pixel_values
- * [B, 3, H, W] and/or input_ids [T, L]; OUT gets every output that applies, float32, by HF's names.
+ * [B, 3, H, W] (NaFlex: [B, L, 3·p·p] with pixel_attention_mask [B, L] and spatial_shapes [B, 2], int32 or int64)
+ * and/or input_ids [T, L]; OUT gets every output that applies, float32, by HF's names.
  */
 import { dirname, basename } from 'node:path';
 import { DirectorySource } from '../model/source-node.js';
@@ -38,6 +39,9 @@ export async function forward(o: CommonOptions & { inputs?: string; out?: string
   const tensors = await readSafetensorsFile(src, basename(o.inputs));
   const pv = tensors.get('pixel_values');
   const ids = tensors.get('input_ids');
+  // NaFlex inputs, as Siglip2ImageProcessor (and `preprocess`) write them.
+  const mask = tensors.get('pixel_attention_mask');
+  const spatial = tensors.get('spatial_shapes');
   if (!pv && !ids) throw new UsageError(`${o.inputs} holds neither pixel_values nor input_ids (it has: ${[...tensors.keys()].join(', ') || 'nothing'})`);
   const towers = [...(pv ? ['vision' as const] : []), ...(ids ? ['text' as const] : [])];
   const model = await loadModel(o, { towers });
@@ -46,6 +50,8 @@ export async function forward(o: CommonOptions & { inputs?: string; out?: string
     const out = await model.forward(
       {
         pixelValues: pv ? { data: asF32(pv, 'pixel_values'), shape: pv.shape } : undefined,
+        pixelAttentionMask: mask ? { data: asI32(mask, 'pixel_attention_mask'), shape: mask.shape } : undefined,
+        spatialShapes: spatial ? { data: asI32(spatial, 'spatial_shapes'), shape: spatial.shape } : undefined,
         inputIds: ids ? { data: asI32(ids, 'input_ids'), shape: ids.shape } : undefined,
       },
       { hiddenStates: o.hiddenStates },

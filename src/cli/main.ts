@@ -17,6 +17,9 @@ import { registerApps } from './apps.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+const NO_LOWER_CASE = 'keep the texts\' case (default: lower-cased, as SigLIP and SigLIP 2 were trained)';
+const MAX_NUM_PATCHES = 'NaFlex models (SigLIP 2 "naflex"): patches per image, e.g. 256, 576, 784, 1024 (default: the model\'s)';
+
 export function buildProgram(): Command {
   const program = new Command('siglip-webgpu')
     .description('SigLIP image/text embeddings and zero-shot labels on WebGPU (hand-written WGSL kernels)')
@@ -27,6 +30,8 @@ export function buildProgram(): Command {
     .description('zero-shot classification: sigmoid score of each label for each image')
     .requiredOption('--labels <a,b,c>', 'comma-separated labels')
     .option('--template <t>', 'label template; {} is replaced by the label', 'This is a photo of {}.')
+    .option('--max-num-patches <n>', MAX_NUM_PATCHES)
+    .option('--no-lower-case', NO_LOWER_CASE)
     .action((images: string[], o) => classify(images, o));
 
   withCommon(program.command('embed'))
@@ -34,11 +39,13 @@ export function buildProgram(): Command {
     .option('--image <path>', 'an image file (repeatable)', collect)
     .option('--text <text>', 'a text (repeatable)', collect)
     .option('--out <file.safetensors>', 'write image_embeds / text_embeds here')
+    .option('--max-num-patches <n>', MAX_NUM_PATCHES)
+    .option('--no-lower-case', NO_LOWER_CASE)
     .action((o) => embed(o));
 
   withCommon(program.command('forward'))
     .description('the full forward pass on saved inputs (pixel_values and/or input_ids), every output saved')
-    .requiredOption('--inputs <in.safetensors>', 'pixel_values [B,3,H,W] float32 and/or input_ids [T,L] int32')
+    .requiredOption('--inputs <in.safetensors>', 'pixel_values [B,3,H,W] float32 (NaFlex: [B,L,3·p·p] with pixel_attention_mask [B,L] and spatial_shapes [B,2]) and/or input_ids [T,L] int32')
     .requiredOption('--out <out.safetensors>', 'outputs by HF names, float32')
     .option('--hidden-states', 'also save every layer\'s hidden states')
     .option('--profile', 'then time one more pass per tower and print GPU time per op type to stderr')
@@ -54,14 +61,16 @@ export function buildProgram(): Command {
     .action((o) => synth(o));
 
   withCommon(program.command('tokenize'), { model: true, dtype: false, batch: false })
-    .description('token ids as SiglipTokenizer gives them (needs only the tokenizer files)')
+    .description('token ids as the checkpoint\'s tokenizer gives them (SiglipTokenizer, or SigLIP 2\'s Gemma tokenizer; needs only the tokenizer files)')
     .requiredOption('--text <text>', 'a text (repeatable)', collect)
+    .option('--no-lower-case', NO_LOWER_CASE)
     .action((o) => tokenize(o));
 
   withCommon(program.command('preprocess'), { model: true, dtype: false, batch: false })
-    .description('pixel_values as SiglipImageProcessor gives them (needs only preprocessor_config.json)')
+    .description('pixel_values as SiglipImageProcessor gives them; for NaFlex models also pixel_attention_mask and spatial_shapes (needs only config.json and preprocessor_config.json)')
     .requiredOption('--image <path>', 'an image file (repeatable)', collect)
-    .requiredOption('--out <file.safetensors>', 'where to write pixel_values')
+    .requiredOption('--out <file.safetensors>', 'where to write pixel_values (and the NaFlex tensors)')
+    .option('--max-num-patches <n>', MAX_NUM_PATCHES)
     .action((o) => preprocess(o));
 
   registerApps(program, withCommon);

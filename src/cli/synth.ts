@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { presetConfig } from '../model/presets.js';
+import { presetConfig, presetPreprocessorConfig } from '../model/presets.js';
 import { SyntheticSource } from '../model/synthetic.js';
 import { createTtyProgress } from '../model/hub/progress.js';
 import { print, UsageError } from './common.js';
@@ -14,12 +14,14 @@ export async function synth(o: { config?: string; out?: string; seed?: string; j
   const seed = o.seed === undefined ? 0 : Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed must be an integer in 0..2^32-1, got "${o.seed}"`);
   let config: Record<string, unknown>;
+  let preprocessor: Record<string, unknown>;
   try {
     config = presetConfig(o.config);
+    preprocessor = presetPreprocessorConfig(o.config);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const src = new SyntheticSource(config, seed, o.config);
+  const src = new SyntheticSource(config, seed, o.config, preprocessor);
   await mkdir(o.out, { recursive: true });
   for (const name of src.fileNames.filter((n) => n !== 'model.safetensors')) await writeFile(join(o.out, name), await src.read(name));
   const total = src.weightsBytes;

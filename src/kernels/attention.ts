@@ -17,6 +17,9 @@ export const ATTENTION_UNIFORMS = uniformSchema([
 const SOURCE = [shader('shaders/attention.wgsl', text)];
 export const ATTENTION: KernelDef = { name: 'attention', source: SOURCE, inputs: 3, outputs: 1, uniforms: ATTENTION_UNIFORMS };
 export const ATTENTION_QUAD: KernelDef = { name: 'attention_quad', source: SOURCE, inputs: 3, outputs: 1, entryPoint: 'main_quad', uniforms: ATTENTION_UNIFORMS };
+/** The same two with a fourth input, keyLen [B] i32 (define KEY_LEN): item b attends to its first keyLen[b] keys. */
+export const ATTENTION_KEYLEN: KernelDef = { ...ATTENTION, name: 'attention_keylen', inputs: 4 };
+export const ATTENTION_QUAD_KEYLEN: KernelDef = { ...ATTENTION_QUAD, name: 'attention_quad_keylen', inputs: 4 };
 
 /** Element offset of row 0 of batch 0, stride between rows (tokens), stride between batch items (0: broadcast). */
 export interface AttentionView {
@@ -85,9 +88,13 @@ export function attentionGeometry(qShape: readonly number[], kShape: readonly nu
 
 export const MAX_HEAD_DIM = 256;
 
-/** `config`: the variant (the tuner's or the adapter default's, src/ops/adapter-defaults.ts). */
-export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tensor, out: Tensor, g: AttentionGeometry, config: AttentionConfig): KernelCall {
-  const name = `attention(B ${g.B}, Lq ${g.Lq}, Lk ${g.Lk}, heads ${g.H}, headDim ${g.D})`;
+/**
+ * `config`: the variant (the tuner's or the adapter default's, src/ops/adapter-defaults.ts). `keyLengths` [B] i32:
+ * item b attends to its first keyLengths[b] keys only (NaFlex padding; the caller validates them to 1..Lk).
+ */
+export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tensor, out: Tensor, g: AttentionGeometry, config: AttentionConfig, keyLengths: Tensor | null = null): KernelCall {
+  const name = `attention(B ${g.B}, Lq ${g.Lq}, Lk ${g.Lk}, heads ${g.H}, headDim ${g.D}${keyLengths ? ', key lengths' : ''})`;
+  if (keyLengths && (keyLengths.dtype !== 'i32' || keyLengths.size !== g.B)) throw new Error(`${name}: key lengths must be [${g.B}] i32, got ${formatShape(keyLengths.shape)} ${keyLengths.dtype}`);
   for (const [t, n] of [[k, 'k'], [v, 'v'], [out, 'out']] as const) {
     if (t.dtype !== q.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, q is ${q.dtype}`);
   }
@@ -122,15 +129,23 @@ export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tenso
   const sgKV = !!cfg.sgKV && quad && !sharedKV && vec && sg > 0 && (g.D / 4) % sg === 0 && wgq % sg === 0;
   const workgroups: [number, number, number] = [Math.ceil(g.Lq / (wgq * tq)), g.H, g.B];
   checkDispatch(ctx, name, workgroups);
+  // Said, not silent: where this shape cannot take the faster form the variant asked for.
+  const notes: string[] = [];
+  if (!vec) notes.push(`attention, head dim ${g.D}: not a multiple of 4, so scalar loads instead of vec4`);
+  if (cfg.sgKV && quad && !sgKV) {
+    const why = sg === 0 ? `${ctx.adapterName} has no fixed subgroup size` : !vec ? 'no vec4 loads' : (g.D / 4) % sg !== 0 ? `its ${g.D / 4} vec4s per row do not divide among ${sg} subgroup lanes` : `${wgq} invocations per workgroup are not whole subgroups of ${sg}`;
+    notes.push(`attention, head dim ${g.D}: K/V rows not shared by subgroup shuffles (${why}); each lane loads whole rows`);
+  }
+  if (cfg.sharedKV && !sharedKV) notes.push(`attention, head dim ${g.D}: K/V tile of ${sharedBytes} bytes over the workgroup memory (${ctx.limits.maxComputeWorkgroupStorageSize}); loads from storage`);
   return {
-    kernel: quad ? ATTENTION_QUAD : ATTENTION,
+    kernel: keyLengths ? (quad ? ATTENTION_QUAD_KEYLEN : ATTENTION_KEYLEN) : quad ? ATTENTION_QUAD : ATTENTION,
     spec: {
       dtype: q.dtype,
       enables: sgKV ? ['subgroups'] : [],
-      defines: { D: g.D, KT: cfg.kt, VEC: vec, SHARED_KV: sharedKV, SG_KV: sgKV, SG: sgKV ? sg : 1 },
+      defines: { D: g.D, KT: cfg.kt, VEC: vec, SHARED_KV: sharedKV, SG_KV: sgKV, SG: sgKV ? sg : 1, KEY_LEN: !!keyLengths },
       overrides: { WGQ: wgq },
     },
-    tensors: [q, k, v, out],
+    tensors: keyLengths ? [q, k, v, keyLengths, out] : [q, k, v, out],
     uniforms: ATTENTION_UNIFORMS.pack({
       B: g.B, Lq: g.Lq, Lk: g.Lk, H: g.H,
       qOff: g.q.offset, qRow: g.q.row, qBatch: g.q.batch, scale: g.scale,
@@ -141,6 +156,7 @@ export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tenso
     workgroups,
     flops: 4 * g.B * g.H * g.Lq * g.Lk * g.D,
     bytes: (q.dtype === 'f16' ? 2 : 4) * g.B * HD * (2 * g.Lq + 2 * g.Lk),
+    ...(notes.length ? { notes } : {}),
   };
 }
 
@@ -148,17 +164,19 @@ export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tenso
  * float64 reference with the plain two-pass softmax (no online rescaling): an independent formulation. With
  * `queries`, only those query rows are computed (the others stay 0): how the tuner checks big shapes quickly.
  */
-export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, g: AttentionGeometry, queries?: readonly number[]): Float64Array {
+export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, g: AttentionGeometry, queries?: readonly number[], keyLengths?: ArrayLike<number>): Float64Array {
   const HD = g.H * g.D;
   const out = new Float64Array(g.B * g.Lq * HD);
   const s = new Float64Array(g.Lk);
   const rows = queries ?? Array.from({ length: g.Lq }, (_, i) => i);
   for (let b = 0; b < g.B; b++) {
+    // Keys past keyLengths[b] are masked with −∞: they get no weight at all.
+    const Lk = keyLengths ? keyLengths[b]! : g.Lk;
     for (let h = 0; h < g.H; h++) {
       for (const i of rows) {
         const qb = g.q.offset + b * g.q.batch + i * g.q.row + h * g.D;
         let max = -Infinity;
-        for (let j = 0; j < g.Lk; j++) {
+        for (let j = 0; j < Lk; j++) {
           const kb = g.k.offset + b * g.k.batch + j * g.k.row + h * g.D;
           let d = 0;
           for (let c = 0; c < g.D; c++) d += q[qb + c]! * k[kb + c]!;
@@ -166,9 +184,9 @@ export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: Arra
           if (s[j]! > max) max = s[j]!;
         }
         let sum = 0;
-        for (let j = 0; j < g.Lk; j++) sum += s[j] = Math.exp(s[j]! - max);
+        for (let j = 0; j < Lk; j++) sum += s[j] = Math.exp(s[j]! - max);
         const ob = b * g.Lq * HD + i * HD + h * g.D;
-        for (let j = 0; j < g.Lk; j++) {
+        for (let j = 0; j < Lk; j++) {
           const vb = g.v.offset + b * g.v.batch + j * g.v.row + h * g.D;
           const w = s[j]! / sum;
           for (let c = 0; c < g.D; c++) out[ob + c] += w * v[vb + c]!;

@@ -44,14 +44,21 @@ export function checkConfigAgainstCheckpoint(cfg: SiglipConfig, entries: Map<str
       const v = cfg.vision;
       const e = 'vision_model.embeddings';
       checks.push({ tensor: `${e}.patch_embedding.weight`, dim: 0, value: D, field: hidden });
-      checks.push({ tensor: `${e}.patch_embedding.weight`, dim: 2, value: v.patchSize, field: `${section}.patch_size` });
-      checks.push({
-        tensor: `${e}.position_embedding.weight`,
-        dim: 0,
-        value: v.numPatches,
-        field: `${section}.image_size`,
-        derived: `(image_size / patch_size)² = (${v.imageSize} / ${v.patchSize})² = ${v.numPatches} positions`,
-      });
+      if (v.naflex) {
+        // NaFlex: a Linear over flattened patches, [D, p·p·C]; the table has num_patches rows.
+        const F = v.numChannels * v.patchSize ** 2;
+        checks.push({ tensor: `${e}.patch_embedding.weight`, dim: 1, value: F, field: `${section}.patch_size`, derived: `${v.patchSize} (patches of ${v.patchSize}·${v.patchSize}·${v.numChannels} = ${F} values)` });
+        checks.push({ tensor: `${e}.position_embedding.weight`, dim: 0, value: v.numPatches, field: `${section}.num_patches` });
+      } else {
+        checks.push({ tensor: `${e}.patch_embedding.weight`, dim: 2, value: v.patchSize, field: `${section}.patch_size` });
+        checks.push({
+          tensor: `${e}.position_embedding.weight`,
+          dim: 0,
+          value: v.numPatches,
+          field: `${section}.image_size`,
+          derived: `(image_size / patch_size)² = (${v.imageSize} / ${v.patchSize})² = ${v.numPatches} positions`,
+        });
+      }
     } else {
       const t = cfg.text;
       const e = 'text_model.embeddings';

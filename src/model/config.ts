@@ -20,11 +20,20 @@ export interface TowerConfig {
 }
 
 export interface VisionConfig extends TowerConfig {
+  /**
+   * NaFlex (SigLIP 2, model_type "siglip2"): images come as padded sequences of flattened patches of any aspect
+   * ratio, with a mask and a patch grid per image; the patch embedding is a Linear layer and the position table is
+   * resized to each image's grid. False: fixed resolution (SigLIP, and SigLIP 2 checkpoints of model_type "siglip").
+   */
+  naflex: boolean;
+  /** Fixed resolution: the input's side in pixels. NaFlex: the position table's side × the patch size (reference). */
   imageSize: number;
   patchSize: number;
   numChannels: number;
-  /** ⌊imageSize / patchSize⌋²: SigLIP has no class token. */
+  /** Rows of the position table: ⌊imageSize / patchSize⌋² (SigLIP has no class token); NaFlex: `num_patches`. */
   numPatches: number;
+  /** NaFlex: the position table's side, √num_patches (it is a square grid). */
+  positionGrid: number;
   /** The attention-pooling head (`vision_use_head`, default true). */
   useHead: boolean;
 }
@@ -54,6 +63,11 @@ const VISION_DEFAULTS = {
   hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, num_channels: 3,
   image_size: 224, patch_size: 16, hidden_act: 'gelu_pytorch_tanh', layer_norm_eps: 1e-6, vision_use_head: true,
 };
+// transformers v4.50 Siglip2VisionConfig: num_patches instead of image_size (the text config's defaults are v1's).
+const NAFLEX_DEFAULTS = {
+  hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, num_channels: 3,
+  num_patches: 256, patch_size: 16, hidden_act: 'gelu_pytorch_tanh', layer_norm_eps: 1e-6, vision_use_head: true,
+};
 
 /**
  * Upper bounds on sizes, far above every SigLIP / SigLIP 2 checkpoint (giant-opt: hidden 1536, MLP 6144, 40 layers;
@@ -70,6 +84,8 @@ export const CONFIG_LIMITS = {
   image_size: 16384,
   patch_size: 1024,
   projection_size: 16384,
+  /** NaFlex position table rows (a 256 × 256 grid; checkpoints have 16 × 16). */
+  num_patches: 65536,
 } as const;
 
 /** Where a field sits: the file, and the section inside it ("text_config"). */
@@ -133,9 +149,10 @@ function section(raw: Record<string, unknown>, key: string, file: string): Recor
 export function parseSiglipConfig(json: unknown, fileName = 'config.json'): SiglipConfig {
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new CheckpointError(`${fileName}: not a JSON object`, { file: fileName });
   const raw = json as Record<string, unknown>;
-  if (raw.model_type !== undefined && raw.model_type !== 'siglip') {
-    throw configError({ file: fileName, section: '' }, 'model_type', `"${String(raw.model_type)}" is not supported (this engine runs "siglip"; SigLIP 2 NaFlex and CLIP differ)`);
+  if (raw.model_type !== undefined && raw.model_type !== 'siglip' && raw.model_type !== 'siglip2') {
+    throw configError({ file: fileName, section: '' }, 'model_type', `${JSON.stringify(raw.model_type)} is not supported (this engine runs "siglip": SigLIP and fixed-resolution SigLIP 2, and "siglip2": SigLIP 2 NaFlex)`);
   }
+  const naflex = raw.model_type === 'siglip2';
   const tc = section(raw, 'text_config', fileName);
   const vc = section(raw, 'vision_config', fileName);
   const tw: Place = { file: fileName, section: 'text_config' };
@@ -152,6 +169,10 @@ export function parseSiglipConfig(json: unknown, fileName = 'config.json'): Sigl
   // configs whose vocabulary is smaller): the tokenizer's own ids are used, and every id is checked against
   // vocab_size before it reaches a shader (siglip-runner.ts).
   text.projectionSize = size(tc, { projection_size: text.hiddenSize }, 'projection_size', tw);
+  return { text, vision: naflex ? naflexVision(vc, vw) : fixedVision(vc, vw), raw };
+}
+
+function fixedVision(vc: Record<string, unknown>, vw: Place): VisionConfig {
   const visionTower = tower(vc, VISION_DEFAULTS, vw);
   const imageSize = size(vc, VISION_DEFAULTS, 'image_size', vw);
   const patchSize = size(vc, VISION_DEFAULTS, 'patch_size', vw);
@@ -159,20 +180,46 @@ export function parseSiglipConfig(json: unknown, fileName = 'config.json'): Sigl
   if (patchSize > imageSize) throw configError(vw, 'patch_size', `${patchSize} is larger than image_size ${imageSize}`);
   // The image processor makes RGB pixel values; SigLIP checkpoints are all 3-channel.
   const numChannels = field(vc, VISION_DEFAULTS, 'num_channels', vw, (v): v is number => v === 3, '3 (RGB)');
-  const vision: VisionConfig = {
+  const grid = Math.floor(imageSize / patchSize);
+  return {
     ...visionTower,
+    naflex: false,
     imageSize,
     patchSize,
     numChannels,
-    numPatches: Math.floor(imageSize / patchSize) ** 2,
+    numPatches: grid ** 2,
+    positionGrid: grid,
     useHead: field(vc, VISION_DEFAULTS, 'vision_use_head', vw, bool, 'true or false'),
   };
-  return { text, vision, raw };
 }
 
-/** Parameter and FLOP counts, for reports. FLOPs count 2 per multiply-add, matmuls and attention only. */
-export function visionFlopsPerImage(v: VisionConfig): number {
-  const L = v.numPatches;
+/** SigLIP 2 NaFlex's vision tower (Siglip2VisionConfig): a square position table of num_patches rows. */
+function naflexVision(vc: Record<string, unknown>, vw: Place): VisionConfig {
+  const visionTower = tower(vc, NAFLEX_DEFAULTS, vw);
+  const patchSize = size(vc, NAFLEX_DEFAULTS, 'patch_size', vw);
+  const numPatches = size(vc, NAFLEX_DEFAULTS, 'num_patches', vw);
+  const grid = Math.round(Math.sqrt(numPatches));
+  // transformers reshapes the table to √N × √N before resizing it: anything else cannot be a NaFlex table.
+  if (grid * grid !== numPatches) throw configError(vw, 'num_patches', `= ${numPatches} is not a square number (the position table is a √N × √N grid)`);
+  const numChannels = field(vc, NAFLEX_DEFAULTS, 'num_channels', vw, (v): v is number => v === 3, '3 (RGB)');
+  return {
+    ...visionTower,
+    naflex: true,
+    imageSize: grid * patchSize,
+    patchSize,
+    numChannels,
+    numPatches,
+    positionGrid: grid,
+    useHead: field(vc, NAFLEX_DEFAULTS, 'vision_use_head', vw, bool, 'true or false'),
+  };
+}
+
+/**
+ * Parameter and FLOP counts, for reports. FLOPs count 2 per multiply-add, matmuls and attention only. `tokens`: the
+ * sequence length (NaFlex: max_num_patches of the call; default the position table's size).
+ */
+export function visionFlopsPerImage(v: VisionConfig, tokens = v.numPatches): number {
+  const L = tokens;
   const D = v.hiddenSize;
   const patch = 2 * L * D * v.numChannels * v.patchSize ** 2;
   const layer = 2 * L * D * (4 * D + 2 * v.intermediateSize) + 4 * L * L * D;

@@ -39,6 +39,11 @@ export interface EncoderLayerWeights {
 export interface EncoderOptions {
   /** Output every layer's input as `${prefix}.hidden_states.i` (and the last layer's output), as HF's output_hidden_states. */
   hiddenStates?: string;
+  /**
+   * [B] i32: item b's tokens attend to its first keyLengths[b] tokens only — padding at the end masked as keys, as
+   * transformers' additive mask does (NaFlex). Padding rows are still computed, as HF computes them.
+   */
+  keyLengths?: Value;
 }
 
 /** Runs x [B, L, D] through `c.numLayers` layers, naming nodes `layers.i.*`; returns the last layer's output. */
@@ -56,7 +61,7 @@ export function encoder(ops: GraphOps, c: EncoderConfig, x: Value, layer: (i: nu
       const view = (j: number) => ({ offset: j * D, row: 3 * D, batch: L * 3 * D });
       const a = ops.attention('attention', qkv, qkv, qkv, {
         B, Lq: L, Lk: L, H: c.numHeads, D: c.headDim, q: view(0), k: view(1), v: view(2), scale: 1 / Math.sqrt(c.headDim),
-      });
+      }, opts.keyLengths);
       const x1 = ops.linear('out_proj', a, w.out, { residual: x });
       const h2 = ops.layerNorm('ln2', x1, w.ln2.weight, w.ln2.bias, c.layerNormEps);
       const f = ops.linear('fc1', h2, w.fc1, { activation: c.activation });

@@ -5,7 +5,7 @@
  */
 import { GraphOps, type TuningShapes } from '../ops/index.js';
 import type { DType } from '../runtime/dtype.js';
-import { Graph } from '../runtime/graph.js';
+import { Graph, type Value } from '../runtime/graph.js';
 import type { SiglipConfig, TextConfig, VisionConfig } from './config.js';
 import { encoder } from './encoder.js';
 import type { SiglipWeights, Tower } from './siglip-weights.js';
@@ -19,15 +19,39 @@ export interface GraphOptions {
 export function buildVisionGraph(c: VisionConfig, w: SiglipWeights, B: number, dtype: DType, opts: GraphOptions = {}): Graph {
   const g = new Graph(`vision×${B} ${dtype}`);
   const ops = new GraphOps(g);
-  const L = c.numPatches;
-  const D = c.hiddenSize;
   const pixels = g.input('pixel_values', [B, c.numChannels, c.imageSize, c.imageSize], dtype);
   const x0 = g.within('vision.embeddings', () => {
     const patches = ops.patchify('patchify', pixels, c.patchSize);
     // Conv2d(stride = kernel) as patches · Wᵀ; the position embedding [L, D] rides along as a shared residual.
     return ops.linear('patch_embedding', patches, w.linear('vision.patch'), { residual: ops.value(w.get('vision.pos'), 'vision.pos') });
   });
-  const x = g.within('vision', () => encoder(ops, c, x0, (i) => w.encoderLayer('vision', i), { hiddenStates: opts.hiddenStates ? 'vision' : undefined }));
+  visionTail(g, ops, c, w, x0, B, c.numPatches, opts);
+  return g;
+}
+
+/**
+ * NaFlex (SigLIP 2): pixel_values [B, L, C·P·P] (flattened patches, padded to L = max_num_patches),
+ * position_embeddings [B, L, D] (the table resized to each image's grid, on the host: position-resize.ts) and
+ * key_lengths [B] (real patches per image) → the same outputs. Padding rows are computed as HF computes them; as
+ * keys they are masked in every layer and in the pooling head.
+ */
+export function buildNaflexVisionGraph(c: VisionConfig, w: SiglipWeights, B: number, L: number, dtype: DType, opts: GraphOptions = {}): Graph {
+  const g = new Graph(`vision naflex×${B}×${L} ${dtype}`);
+  const ops = new GraphOps(g);
+  const F = c.numChannels * c.patchSize ** 2;
+  const pixels = g.input('pixel_values', [B, L, F], dtype);
+  const positions = g.input('position_embeddings', [B, L, c.hiddenSize], dtype);
+  const keyLengths = g.input('key_lengths', [B], 'i32');
+  // nn.Linear on every patch row; each image's own position rows ride along as the residual.
+  const x0 = g.within('vision.embeddings', () => ops.linear('patch_embedding', pixels, w.linear('vision.patch'), { residual: positions }));
+  visionTail(g, ops, c, w, x0, B, L, opts, keyLengths);
+  return g;
+}
+
+/** The encoder, post-LayerNorm and attention-pooling head, with padding keys masked when `keyLengths` is given. */
+function visionTail(g: Graph, ops: GraphOps, c: VisionConfig, w: SiglipWeights, x0: Value, B: number, L: number, opts: GraphOptions, keyLengths?: Value): void {
+  const D = c.hiddenSize;
+  const x = g.within('vision', () => encoder(ops, c, x0, (i) => w.encoderLayer('vision', i), { hiddenStates: opts.hiddenStates ? 'vision' : undefined, keyLengths }));
   const post = w.norm('vision.post_ln');
   const last = ops.layerNorm('vision.post_layernorm', x, post.weight, post.bias, c.layerNormEps);
   g.output('vision.last_hidden_state', last);
@@ -43,7 +67,7 @@ export function buildVisionGraph(c: VisionConfig, w: SiglipWeights, B: number, d
         k: { offset: 0, row: 2 * D, batch: L * 2 * D },
         v: { offset: D, row: 2 * D, batch: L * 2 * D },
         scale: 1 / Math.sqrt(c.headDim),
-      });
+      }, keyLengths);
       const o = ops.linear('out_proj', a, w.linear('vision.head.out'));
       const ln = w.norm('vision.head.ln');
       const h = ops.layerNorm('layernorm', o, ln.weight, ln.bias, c.layerNormEps);
@@ -52,7 +76,6 @@ export function buildVisionGraph(c: VisionConfig, w: SiglipWeights, B: number, d
       g.output('vision.pooler_output', g.reshape(pooled, [B, D]));
     });
   }
-  return g;
 }
 
 /** input_ids [T, L] → text.last_hidden_state [T, L, D], text.pooler_output [T, P] (last token → head). */
@@ -61,7 +84,7 @@ export function buildTextGraph(c: TextConfig, w: SiglipWeights, T: number, L: nu
   const ops = new GraphOps(g);
   const D = c.hiddenSize;
   const ids = g.input('input_ids', [T, L], 'i32');
-  const x0 = ops.embedding('text.embeddings', ids, w.get('text.tok'), w.get('text.pos'));
+  const x0 = ops.embedding('text.embeddings', ids, w.tokenPages(), w.get('text.pos'));
   const x = g.within('text', () => encoder(ops, c, x0, (i) => w.encoderLayer('text', i), { hiddenStates: opts.hiddenStates ? 'text' : undefined }));
   const fin = w.norm('text.final_ln');
   const last = ops.layerNorm('text.final_layer_norm', x, fin.weight, fin.bias, c.layerNormEps);

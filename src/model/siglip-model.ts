@@ -8,16 +8,17 @@ import type { DType } from '../runtime/dtype.js';
 import type { Profile } from '../runtime/executor.js';
 import { parseSiglipConfig, type SiglipConfig } from './config.js';
 import { openModelSource, type HubOptions } from './hub/index.js';
-import { SiglipImageProcessor, type ImageInput } from './image/index.js';
+import type { ImageInput } from './image/index.js';
+import { loadImageProcessor, preprocessImages, type ImageProcessor, type PreprocessedImages, type PreprocessOptions } from './image-inputs.js';
 import { assertFinite, CheckpointError, InputError } from './errors.js';
 import { checkConfigAgainstCheckpoint } from './config-check.js';
 import { l2Normalize, sigmoid, siglipLogits } from './logits.js';
 import { tuningShapes } from './siglip-graphs.js';
 import { SiglipRunner, type RunOptions, type TensorData } from './siglip-runner.js';
-import { siglipWeightPlan, SiglipWeights, type Tower, type WeightLayout } from './siglip-weights.js';
+import { hostTensors, siglipWeightPlan, SiglipWeights, type Tower, type WeightLayout } from './siglip-weights.js';
 import { BlobSource, CompositeSource, readJson, UrlSource, type FileSource } from './source.js';
-import { SiglipTokenizer } from './tokenizer/index.js';
-import { loadWeights, readCheckpointIndex, readSmallTensor, type LoadProgress } from './weights.js';
+import { hasTokenizer, loadTokenizer, type TextTokenizer } from './tokenizer/index.js';
+import { loadWeights, readCheckpointIndex, readHostTensor, readSmallTensor, type LoadProgress } from './weights.js';
 
 export const DEFAULT_MODEL = 'google/siglip-large-patch16-384';
 
@@ -52,6 +53,12 @@ export interface LoadOptions extends EngineOptions, Omit<HubOptions, 'onProgress
   tune?: boolean | 'force';
   /** Layout of linear weights on the device; default: the tuner's choice for this adapter ('nk' untuned). */
   weightLayout?: WeightLayout;
+  /**
+   * Lower-case texts before tokenizing. Default true: SigLIP's tokenizer does (do_lower_case), and SigLIP 2 was
+   * trained on lower-cased text — though transformers' GemmaTokenizer (≤ 4.5x) does not lower-case; pass false for
+   * its ids.
+   */
+  lowerCase?: boolean;
 }
 
 export interface ClassifyResult {
@@ -60,7 +67,12 @@ export interface ClassifyResult {
 }
 
 export interface ForwardInputs {
+  /** [B, 3, H, W]; NaFlex: [B, L, 3·p·p] with pixelAttentionMask and spatialShapes. */
   pixelValues?: { data: Float32Array; shape: number[] };
+  /** NaFlex: [B, L], 1 for real patches then 0 (padding at the end, as Siglip2ImageProcessor makes it). */
+  pixelAttentionMask?: { data: Int32Array | number[]; shape: number[] };
+  /** NaFlex: [B, 2], each image's patch grid (rows, columns). */
+  spatialShapes?: { data: Int32Array | number[]; shape: number[] };
   inputIds?: { data: Int32Array | number[]; shape: number[] };
 }
 
@@ -78,8 +90,9 @@ function filesSource(files: ModelFiles): FileSource {
   if (files.preprocessor) blobs['preprocessor_config.json'] = jsonBlob(files.preprocessor);
   if (files.tokenizerConfig) blobs['tokenizer_config.json'] = jsonBlob(files.tokenizerConfig);
   if (files.tokenizer) {
+    // spiece.model (SigLIP), tokenizer.model (SigLIP 2's Gemma tokenizer) or tokenizer.json, by the file's name.
     const name = (files.tokenizer as Blob & { name?: string }).name ?? '';
-    blobs[name.endsWith('.json') ? 'tokenizer.json' : 'spiece.model'] = files.tokenizer;
+    blobs[name.endsWith('.json') ? 'tokenizer.json' : name.endsWith('tokenizer.model') ? 'tokenizer.model' : 'spiece.model'] = files.tokenizer;
   }
   const local = new BlobSource(blobs);
   const map: Record<string, { source: FileSource; name: string }> = {};
@@ -108,8 +121,8 @@ export class SiglipModel {
     readonly dtype: DType,
     readonly towers: Tower[],
     batch: number,
-    private readonly tokenizerRef: SiglipTokenizer | null,
-    private readonly processorRef: SiglipImageProcessor,
+    private readonly tokenizerRef: TextTokenizer | null,
+    private readonly processorRef: ImageProcessor,
     /** Seconds spent loading (config, tokenizer, weights). */
     readonly loadSeconds: number,
   ) {
@@ -128,16 +141,10 @@ export class SiglipModel {
     const towers = opts.towers ?? ['vision', 'text'];
     const batch = opts.batch ?? 8;
     if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`batch must be a positive integer, got ${batch}`);
-    const tokenizer = towers.includes('text') && ((await source.has('spiece.model')) || (await source.has('tokenizer.json')))
-      ? await SiglipTokenizer.fromSource(source, { maxLength: config.text.maxPositions })
+    const tokenizer = towers.includes('text') && (await hasTokenizer(source))
+      ? await loadTokenizer(source, { maxLength: config.text.maxPositions, lowerCase: opts.lowerCase })
       : null;
-    const processor = (await source.has('preprocessor_config.json'))
-      ? await SiglipImageProcessor.fromSource(source)
-      : SiglipImageProcessor.fromConfig({ size: { height: config.vision.imageSize, width: config.vision.imageSize } });
-    if (processor.size.height !== config.vision.imageSize || processor.size.width !== config.vision.imageSize) {
-      const file = source.locate('preprocessor_config.json');
-      throw new CheckpointError(`${file}: size ${processor.size.height}×${processor.size.width} differs from the model's image_size ${config.vision.imageSize}`, { file, field: 'size' });
-    }
+    const processor = await loadImageProcessor(source, config.vision);
     // The checkpoint's headers, and the config against them, before a device is asked for anything.
     const entries = await readCheckpointIndex(source);
     checkConfigAgainstCheckpoint(config, entries, towers, source.locate('config.json'), (f) => source.locate(f));
@@ -154,8 +161,13 @@ export class SiglipModel {
       // kernels read it about twice as fast; HF's [out, in] on GPUs).
       const layout = opts.weightLayout ?? weightLayoutFor(engine, shapes.matmul?.[0]);
       if (layout !== 'nk' && layout !== 'kn') throw new Error(`weightLayout must be 'nk' or 'kn', got ${JSON.stringify(layout)}`);
-      const tensors = await loadWeights(engine, source, entries, siglipWeightPlan(config, towers, layout), { dtype, onProgress: opts.onProgress });
-      const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!, layout);
+      // Tensors up to what one binding (and one buffer) holds; the token table is paged to fit (256k vocabularies).
+      const maxTensorBytes = Math.min(engine.limits.maxStorageBufferBindingSize, engine.limits.maxBufferSize);
+      const plan = siglipWeightPlan(config, towers, layout, { maxTensorBytes, elementBytes: dtype === 'f16' ? 2 : 4 });
+      const host = new Map<string, Float32Array>();
+      for (const h of hostTensors(config, towers)) host.set(h.key, await readHostTensor(source, entries, h.src, h.shape));
+      const tensors = await loadWeights(engine, source, entries, plan, { dtype, onProgress: opts.onProgress });
+      const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!, layout, host);
       return new SiglipModel(engine, !opts.engine, config, source, weights, dtype, towers, batch, tokenizer, processor, (performance.now() - t0) / 1000);
     } catch (e) {
       if (!opts.engine) engine.dispose();
@@ -173,12 +185,14 @@ export class SiglipModel {
     return run;
   }
 
-  get tokenizer(): SiglipTokenizer {
-    if (!this.tokenizerRef) throw new Error(`${this.source.description}: no tokenizer (spiece.model or tokenizer.json) was found, or the text tower was not loaded`);
+  /** SiglipTokenizer (SigLIP) or GemmaTokenizer (SigLIP 2), as the checkpoint has. */
+  get tokenizer(): TextTokenizer {
+    if (!this.tokenizerRef) throw new Error(`${this.source.description}: no tokenizer (spiece.model, tokenizer.model or tokenizer.json) was found, or the text tower was not loaded`);
     return this.tokenizerRef;
   }
 
-  get imageProcessor(): SiglipImageProcessor {
+  /** SiglipImageProcessor, or Siglip2ImageProcessor for NaFlex checkpoints. */
+  get imageProcessor(): ImageProcessor {
     return this.processorRef;
   }
 
@@ -196,16 +210,26 @@ export class SiglipModel {
     return this.config.vision.hiddenSize;
   }
 
-  /** Token ids as SiglipTokenizer(texts, padding='max_length', truncation=True) gives them. */
+  /**
+   * Token ids as the checkpoint's tokenizer gives them with padding='max_length', truncation=True (lower-cased
+   * unless the model was loaded with `lowerCase: false`).
+   */
   tokenize(texts: string[]): { inputIds: Int32Array; shape: [number, number] } {
     if (!Array.isArray(texts)) throw new InputError('tokenize() takes an array of strings');
     return this.tokenizer.call(texts, { maxLength: this.config.text.maxPositions });
   }
 
-  /** pixel_values [B, 3, H, W] as SiglipImageProcessor gives them. */
-  preprocess(images: ImageInput[]): Promise<{ pixelValues: Float32Array; shape: [number, number, number, number] }> {
-    if (!Array.isArray(images)) throw new InputError('preprocess() takes an array of images');
-    return this.processorRef.preprocess(images);
+  /**
+   * pixel_values [B, 3, H, W] as SiglipImageProcessor gives them; for NaFlex models, Siglip2ImageProcessor's
+   * pixel_values [B, maxNumPatches, 3·p·p], pixel_attention_mask and spatial_shapes (`maxNumPatches` per call).
+   */
+  preprocess(images: ImageInput[], opts: PreprocessOptions = {}): Promise<PreprocessedImages> {
+    return preprocessImages(this.processorRef, images, opts);
+  }
+
+  /** NaFlex: the patch budget of calls that do not give one (preprocessor_config.json's max_num_patches); else 0. */
+  get maxNumPatches(): number {
+    return this.config.vision.naflex ? (this.processorRef as { maxNumPatches: number }).maxNumPatches : 0;
   }
 
   private need(tower: Tower): void {
@@ -227,13 +251,7 @@ export class SiglipModel {
     const D = this.embedDim;
     if (inputs.pixelValues) {
       this.need('vision');
-      const { data, shape } = inputs.pixelValues;
-      const v = this.config.vision;
-      const want = [v.numChannels, v.imageSize, v.imageSize];
-      if (shape.length !== 4 || shape.slice(1).join(',') !== want.join(',')) {
-        throw new InputError(`pixel_values has shape [${shape.join(', ')}]; this model takes [B, ${want.join(', ')}]`);
-      }
-      for (const [k, t] of await this.runner.vision(data, shape[0]!, opts)) out[k] = t;
+      for (const [k, t] of await this.runVision(inputs, opts)) out[k] = t;
       const pooled = out['vision.pooler_output'];
       // A pass's final output must be numbers: NaN or ±Inf (a corrupt checkpoint) is an error, never a result.
       const last = pooled ?? out['vision.last_hidden_state'];
@@ -266,11 +284,47 @@ export class SiglipModel {
     return out;
   }
 
-  /** L2-normalized image embeddings, [B, D] row-major. */
-  embedImages(images: ImageInput[]): Promise<Float32Array> {
+  /** The vision pass on checked inputs: fixed-size pixel_values, or NaFlex's three tensors. */
+  private runVision(inputs: ForwardInputs, opts: RunOptions): Promise<Map<string, TensorData>> {
+    const { data, shape } = inputs.pixelValues!;
+    const v = this.config.vision;
+    if (!v.naflex) {
+      const want = [v.numChannels, v.imageSize, v.imageSize];
+      if (shape.length !== 4 || shape.slice(1).join(',') !== want.join(',')) {
+        throw new InputError(`pixel_values has shape [${shape.join(', ')}]; this model takes [B, ${want.join(', ')}]`);
+      }
+      if (inputs.pixelAttentionMask || inputs.spatialShapes) throw new InputError('pixel_attention_mask and spatial_shapes are NaFlex inputs; this model takes fixed-size images');
+      return this.runner.vision(data, shape[0]!, opts);
+    }
+    const F = v.numChannels * v.patchSize ** 2;
+    if (shape.length !== 3 || shape[2] !== F) throw new InputError(`pixel_values has shape [${shape.join(', ')}]; this NaFlex model takes [B, L, ${F}] (flattened ${v.patchSize}×${v.patchSize} patches)`);
+    const [B, L] = shape as [number, number];
+    const { pixelAttentionMask: mask, spatialShapes: spatial } = inputs;
+    if (!mask || !spatial) throw new InputError('a NaFlex model needs pixel_attention_mask [B, L] and spatial_shapes [B, 2] with pixel_values');
+    if (mask.shape.join(',') !== `${B},${L}`) throw new InputError(`pixel_attention_mask has shape [${mask.shape.join(', ')}]; pixel_values needs [${B}, ${L}]`);
+    if (spatial.shape.join(',') !== `${B},2`) throw new InputError(`spatial_shapes has shape [${spatial.shape.join(', ')}]; pixel_values needs [${B}, 2]`);
+    const i32 = (x: Int32Array | number[]) => (x instanceof Int32Array ? x : Int32Array.from(x));
+    return this.runner.naflex(data, i32(mask.data), i32(spatial.data), B, L, opts);
+  }
+
+  /** The forward inputs of preprocessed images. */
+  /** forward()'s image inputs from preprocess()'s result (and from stackPreprocessed's, for batches made apart). */
+  static imageInputs(p: PreprocessedImages): ForwardInputs {
+    const B = p.shape[0]!;
+    return {
+      pixelValues: { data: p.pixelValues, shape: p.shape },
+      ...(p.pixelAttentionMask ? { pixelAttentionMask: { data: p.pixelAttentionMask, shape: [B, p.shape[1]!] } } : {}),
+      ...(p.spatialShapes ? { spatialShapes: { data: p.spatialShapes, shape: [B, 2] } } : {}),
+    };
+  }
+
+  /**
+   * L2-normalized image embeddings, [B, D] row-major. NaFlex models take `maxNumPatches` per call (256, 576, 784,
+   * 1024 …: more patches, more detail, more time).
+   */
+  embedImages(images: ImageInput[], opts: PreprocessOptions = {}): Promise<Float32Array> {
     return this.serial(async () => {
-      const { pixelValues, shape } = await this.preprocess(images);
-      const out = await this.forwardNow({ pixelValues: { data: pixelValues, shape } }, {});
+      const out = await this.forwardNow(SiglipModel.imageInputs(await this.preprocess(images, opts)), {});
       return out.image_embeds!.data;
     });
   }
@@ -286,26 +340,37 @@ export class SiglipModel {
 
   /**
    * Zero-shot classification of one image: each label through the template (default 'This is a photo of {}.',
-   * HF's pipeline default), scores = sigmoid(logit) per label as HF's pipeline reports them, best first.
+   * HF's pipeline default), then the tokenizer (which lower-cases, unless loaded with `lowerCase: false`), scores =
+   * sigmoid(logit) per label as HF's pipeline reports them, best first. NaFlex models take `maxNumPatches`.
    */
-  classify(image: ImageInput, labels: string[], opts: { template?: string } = {}): Promise<ClassifyResult[]> {
+  classify(image: ImageInput, labels: string[], opts: { template?: string; maxNumPatches?: number } = {}): Promise<ClassifyResult[]> {
     if (!Array.isArray(labels) || labels.length === 0) return Promise.reject(new InputError('classify() needs at least one label'));
     const template = opts.template ?? 'This is a photo of {}.';
     if (!template.includes('{}')) return Promise.reject(new InputError(`template "${template}" has no {} for the label`));
     return this.serial(async () => {
-      const { pixelValues, shape } = await this.preprocess([image]);
+      const images = SiglipModel.imageInputs(await this.preprocess([image], { maxNumPatches: opts.maxNumPatches }));
       const { inputIds, shape: tshape } = this.tokenize(labels.map((l) => template.split('{}').join(l)));
-      const out = await this.forwardNow({ pixelValues: { data: pixelValues, shape }, inputIds: { data: inputIds, shape: tshape } }, {});
+      const out = await this.forwardNow({ ...images, inputIds: { data: inputIds, shape: tshape } }, {});
       const logits = out.logits_per_image!.data;
       return labels.map((label, i) => ({ label, score: sigmoid(logits[i]!) })).sort((a, b) => b.score - a.score);
     });
   }
 
-  /** One timed forward pass of a tower at a batch size on synthetic inputs: per-node and per-op GPU time. */
-  profile(tower: Tower, batch = 1): Promise<Profile> {
+  /**
+   * One timed forward pass of a tower at a batch size on synthetic inputs: per-node and per-op GPU time. NaFlex:
+   * images of `maxNumPatches` patches (default the model's), every one real (a square-ish grid, no padding).
+   */
+  profile(tower: Tower, batch = 1, opts: { maxNumPatches?: number } = {}): Promise<Profile> {
     this.need(tower);
     return this.serial(async () => {
-      if (tower === 'vision') {
+      if (tower === 'vision' && this.config.vision.naflex) {
+        const L = opts.maxNumPatches ?? this.maxNumPatches;
+        const v = this.config.vision;
+        const { h, w } = fullGrid(L);
+        const spatial = new Int32Array(2 * batch).map((_, i) => (i % 2 ? w : h));
+        const mask = new Int32Array(batch * L).map((_, i) => (i % L < h * w ? 1 : 0));
+        await this.runner.naflex(new Float32Array(batch * L * v.numChannels * v.patchSize ** 2), mask, spatial, batch, L, { profile: true });
+      } else if (tower === 'vision') {
         const v = this.config.vision;
         await this.runner.vision(new Float32Array(batch * v.numChannels * v.imageSize ** 2), batch, { profile: true });
       } else {
@@ -316,10 +381,21 @@ export class SiglipModel {
     });
   }
 
-  /** Activation memory of the planned graph for a tower and batch (bytes, after buffer reuse). */
-  activationBytes(tower: Tower, batch: number): Promise<number> {
+  /** Activation memory of the planned graph for a tower and batch (bytes, after buffer reuse); NaFlex at `maxNumPatches`. */
+  activationBytes(tower: Tower, batch: number, opts: { maxNumPatches?: number } = {}): Promise<number> {
     this.need(tower);
-    return this.serial(() => this.runner.activationBytes(tower, batch));
+    const L = tower === 'vision' && this.config.vision.naflex ? (opts.maxNumPatches ?? this.maxNumPatches) : undefined;
+    return this.serial(() => this.runner.activationBytes(tower, batch, L));
+  }
+
+  /**
+   * Where this model's pass of a tower runs a slower kernel form than the adapter's chosen variant, in words (e.g.
+   * head dim 72 on 8-lane subgroups: no K/V sharing by shuffles); empty when none. The bench prints these.
+   */
+  kernelNotes(tower: Tower, batch = 1, opts: { maxNumPatches?: number } = {}): Promise<string[]> {
+    this.need(tower);
+    const L = tower === 'vision' && this.config.vision.naflex ? (opts.maxNumPatches ?? this.maxNumPatches) : undefined;
+    return this.serial(() => this.runner.kernelNotes(tower, batch, L));
   }
 
   /** Bytes of weights on the device. */
@@ -336,4 +412,14 @@ export class SiglipModel {
     this.weights.dispose();
     if (this.ownsEngine) this.engine.dispose();
   }
+}
+
+/** The most nearly square patch grid h × w ≤ n with the most patches (synthetic NaFlex inputs). */
+function fullGrid(n: number): { h: number; w: number } {
+  let best = { h: 1, w: 1 };
+  for (let h = 1; h * h <= n; h++) {
+    const w = Math.floor(n / h);
+    if (h * w > best.h * best.w || (h * w === best.h * best.w && Math.abs(w - h) < Math.abs(best.w - best.h))) best = { h, w };
+  }
+  return best;
 }

@@ -9,7 +9,9 @@ import type { Engine } from '../runtime/engine.js';
 import { GraphPlan, type Profile } from '../runtime/executor.js';
 import type { SiglipConfig } from './config.js';
 import { InputError } from './errors.js';
-import { buildTextGraph, buildVisionGraph } from './siglip-graphs.js';
+import { MAX_NUM_PATCHES_LIMIT } from './image/index.js';
+import { resizePositions } from './position-resize.js';
+import { buildNaflexVisionGraph, buildTextGraph, buildVisionGraph } from './siglip-graphs.js';
 import type { SiglipWeights, Tower } from './siglip-weights.js';
 
 export interface TensorData {
@@ -37,11 +39,14 @@ export class SiglipRunner {
     readonly batch: number,
   ) {}
 
-  /** The most items of a tower one pass can take on this device: its largest activation must fit one binding. */
-  maxBatch(tower: Tower, length = this.config.text.maxPositions): number {
+  /**
+   * The most items of a tower one pass can take on this device: its largest activation must fit one binding.
+   * `length`: tokens per item (text: the ids' length; NaFlex: max_num_patches of the call).
+   */
+  maxBatch(tower: Tower, length = tower === 'vision' ? this.config.vision.numPatches : this.config.text.maxPositions): number {
     const esize = this.dtype === 'f16' ? 2 : 4;
     const c = tower === 'vision' ? this.config.vision : this.config.text;
-    const L = tower === 'vision' ? this.config.vision.numPatches : length;
+    const L = length;
     const widest = Math.max(c.intermediateSize, 3 * c.hiddenSize, tower === 'vision' ? this.config.vision.numChannels * this.config.vision.patchSize ** 2 : 0);
     const perItem = L * widest * esize;
     const byBinding = Math.floor(this.engine.limits.maxStorageBufferBindingSize / perItem);
@@ -49,13 +54,17 @@ export class SiglipRunner {
     return Math.max(1, Math.min(this.batch, byBinding));
   }
 
+  /** L: text length, NaFlex sequence length (max_num_patches); 0 for fixed-resolution vision. */
   private async plan(tower: Tower, B: number, L: number, hidden: boolean): Promise<GraphPlan> {
     const key = `${tower}:${B}:${L}:${hidden}`;
     let plan = this.plans.get(key);
     if (!plan) {
-      const g = tower === 'vision'
-        ? buildVisionGraph(this.config.vision, this.weights, B, this.dtype, { hiddenStates: hidden })
-        : buildTextGraph(this.config.text, this.weights, B, L, this.dtype, { hiddenStates: hidden });
+      const v = this.config.vision;
+      const g = tower === 'text'
+        ? buildTextGraph(this.config.text, this.weights, B, L, this.dtype, { hiddenStates: hidden })
+        : v.naflex
+          ? buildNaflexVisionGraph(v, this.weights, B, L, this.dtype, { hiddenStates: hidden })
+          : buildVisionGraph(v, this.weights, B, this.dtype, { hiddenStates: hidden });
       plan = await GraphPlan.compile(this.engine, g);
       this.plans.set(key, plan);
     }
@@ -67,17 +76,76 @@ export class SiglipRunner {
     return Object.fromEntries([...this.plans].map(([k, p]) => [k, p.activationBytes]));
   }
 
-  async activationBytes(tower: Tower, B: number, L = this.config.text.maxPositions): Promise<number> {
-    return (await this.plan(tower, B, tower === 'vision' ? 0 : L, false)).activationBytes;
+  /** The plan's L for a tower: text length, NaFlex patches (default the position table's size), 0 otherwise. */
+  private planLength(tower: Tower, L?: number): number {
+    if (tower === 'text') return L ?? this.config.text.maxPositions;
+    return this.config.vision.naflex ? (L ?? this.config.vision.numPatches) : 0;
   }
 
-  async flops(tower: Tower, B: number, L = this.config.text.maxPositions): Promise<number> {
-    return (await this.plan(tower, B, tower === 'vision' ? 0 : L, false)).flops;
+  async activationBytes(tower: Tower, B: number, L?: number): Promise<number> {
+    return (await this.plan(tower, B, this.planLength(tower, L), false)).activationBytes;
+  }
+
+  /** Where a tower's plan runs a slower kernel form than the one chosen for it (GraphPlan.notes). */
+  async kernelNotes(tower: Tower, B: number, L?: number): Promise<string[]> {
+    return [...(await this.plan(tower, B, this.planLength(tower, L), false)).notes];
+  }
+
+  async flops(tower: Tower, B: number, L?: number): Promise<number> {
+    return (await this.plan(tower, B, this.planLength(tower, L), false)).flops;
+  }
+
+  /**
+   * NaFlex: pixel_values [N, L, C·P·P], pixel_attention_mask [N, L] (ones then zeros, as Siglip2ImageProcessor makes
+   * it) and spatial_shapes [N, 2] → vision outputs, N split into passes. Each image's position rows are the table
+   * resized to its grid (position-resize.ts); its real patches are the mask's ones.
+   */
+  async naflex(pixels: Float32Array, mask: Int32Array, spatial: Int32Array, N: number, L: number, opts: RunOptions = {}): Promise<Map<string, TensorData>> {
+    const v = this.config.vision;
+    const F = v.numChannels * v.patchSize ** 2;
+    const D = v.hiddenSize;
+    if (!(Number.isInteger(N) && N >= 1)) throw new InputError(`batch size must be a positive integer, got ${N}`);
+    if (!(Number.isInteger(L) && L >= 1 && L <= MAX_NUM_PATCHES_LIMIT)) throw new InputError(`pixel_values has ${L} patches per image; this engine takes 1..${MAX_NUM_PATCHES_LIMIT}`);
+    if (pixels.length !== N * L * F) throw new InputError(`pixel_values has ${pixels.length} values, [${N}, ${L}, ${F}] needs ${N * L * F}`);
+    if (mask.length !== N * L) throw new InputError(`pixel_attention_mask has ${mask.length} values, [${N}, ${L}] needs ${N * L}`);
+    if (spatial.length !== N * 2) throw new InputError(`spatial_shapes has ${spatial.length} values, [${N}, 2] needs ${N * 2}`);
+    for (let i = 0; i < pixels.length; i++) {
+      if (!Number.isFinite(pixels[i]!)) throw new InputError(`pixel_values[${i}] = ${pixels[i]} is not finite`);
+    }
+    const keyLengths = new Int32Array(N);
+    for (let b = 0; b < N; b++) {
+      const h = spatial[2 * b]!;
+      const w = spatial[2 * b + 1]!;
+      if (!(h >= 1 && w >= 1 && h * w <= L)) throw new InputError(`spatial_shapes[${b}] = (${h}, ${w}): the patch grid must be at least 1×1 and hold at most ${L} patches (pixel_values' length)`);
+      // The keys the image attends to: the mask's ones, which must come first (padding at the end, as the processor
+      // pads); this engine masks padding by length.
+      let n = 0;
+      while (n < L && mask[b * L + n] === 1) n++;
+      for (let i = n; i < L; i++) {
+        if (mask[b * L + i] !== 0) throw new InputError(`pixel_attention_mask[${b}] is not ones then zeros (value ${mask[b * L + i]} at ${i}); this engine takes padding at the end, as Siglip2ImageProcessor makes it`);
+      }
+      if (n === 0) throw new InputError(`pixel_attention_mask[${b}] has no real patch`);
+      keyLengths[b] = n;
+    }
+    const table = this.weights.hostTensor('vision.pos');
+    const step = this.maxBatch('vision', L);
+    return this.inPasses(N, step, async (start, B) => {
+      const plan = await this.plan('vision', B, L, !!opts.hiddenStates);
+      const positions = new Float32Array(B * L * D);
+      for (let b = 0; b < B; b++) resizePositions(table, v.positionGrid, D, spatial[2 * (start + b)]!, spatial[2 * (start + b) + 1]!, L, positions, b * L * D);
+      const input = {
+        pixel_values: pixels.subarray(start * L * F, (start + B) * L * F),
+        position_embeddings: positions,
+        key_lengths: keyLengths.subarray(start, start + B),
+      };
+      return { plan, outputs: await this.execute(plan, input, opts) };
+    });
   }
 
   /** pixel_values [N, C, S, S] → vision outputs, N split into passes. */
   async vision(pixels: Float32Array, N: number, opts: RunOptions = {}): Promise<Map<string, TensorData>> {
     const v = this.config.vision;
+    if (v.naflex) throw new InputError('this is a NaFlex model: give pixel_values [B, L, C·P·P] with pixel_attention_mask and spatial_shapes');
     const per = v.numChannels * v.imageSize * v.imageSize;
     if (pixels.length !== N * per) throw new InputError(`pixel_values has ${pixels.length} values, [${N}, ${v.numChannels}, ${v.imageSize}, ${v.imageSize}] needs ${N * per}`);
     for (let i = 0; i < pixels.length; i++) {

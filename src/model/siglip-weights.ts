@@ -4,7 +4,7 @@
  * `in_proj_weight` split into its query part and a fused key/value part, the patch convolution's weight
  * [D, C, P, P] read as the [D, C·P·P] matrix that multiplies im2col patches.
  */
-import type { LinearWeights, WeightLayout } from '../ops/index.js';
+import { embeddingPageRows, type EmbeddingPage, type LinearWeights, type WeightLayout } from '../ops/index.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { SiglipConfig, TowerConfig } from './config.js';
 import type { EncoderLayerWeights, NormWeights } from './encoder.js';
@@ -48,10 +48,35 @@ function encoderLayers(items: WeightItem[], prefix: string, hf: string, c: Tower
   }
 }
 
-/** The weights a model needs; linear weights transposed to [in, out] when `layout` is 'kn'. */
-export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], layout: WeightLayout = 'nk'): WeightItem[] {
+export interface WeightPlanOptions {
+  /** Largest tensor the device binds, in bytes (its maxStorageBufferBindingSize, capped by maxBufferSize). */
+  maxTensorBytes?: number;
+  /** Bytes per element on the device (4 for f32, 2 for f16). */
+  elementBytes?: number;
+}
+
+/**
+ * The weights a model needs; linear weights transposed to [in, out] when `layout` is 'kn'. A token-embedding table
+ * over `maxTensorBytes` (SigLIP 2's 256000 × 1152 f32 rows are 1.1 GiB) is split into pages of rows,
+ * `text.tok@<first id>`, each of which fits one binding; the embedding looks them up one after another.
+ */
+export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], layout: WeightLayout = 'nk', opts: WeightPlanOptions = {}): WeightItem[] {
   const items = assemble(cfg, towers);
   for (const it of items) if (layout === 'nk') delete it.transpose;
+  const at = items.findIndex((it) => it.key === 'text.tok');
+  if (at >= 0 && opts.maxTensorBytes !== undefined) {
+    const { vocabSize: V, hiddenSize: D } = cfg.text;
+    const rows = embeddingPageRows(V, D, opts.elementBytes ?? 4, opts.maxTensorBytes);
+    if (rows < V) {
+      const src = items[at]!.parts[0]!;
+      const pages: WeightItem[] = [];
+      for (let first = 0; first < V; first += rows) {
+        const n = Math.min(rows, V - first);
+        pages.push({ key: `text.tok@${first}`, shape: [n, D], parts: [{ ...src, rows: [first, first + n], dstRow: 0 }] });
+      }
+      items.splice(at, 1, ...pages);
+    }
+  }
   return items;
 }
 
@@ -62,9 +87,13 @@ function assemble(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
     const D = v.hiddenSize;
     const F = v.numChannels * v.patchSize ** 2;
     const e = 'vision_model.embeddings';
-    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: [D, v.numChannels, v.patchSize, v.patchSize], dstRow: 0 }], transpose: true });
+    // Conv2d [D, C, P, P] read as the matrix [D, C·P·P]; NaFlex's Linear is that matrix already (its columns in
+    // (row, column, channel) order, as Siglip2ImageProcessor flattens patches).
+    const patchShape = v.naflex ? [D, F] : [D, v.numChannels, v.patchSize, v.patchSize];
+    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: patchShape, dstRow: 0 }], transpose: true });
     items.push({ key: 'vision.patch.bias', shape: [D], parts: [{ src: `${e}.patch_embedding.bias`, srcShape: [D], dstRow: 0 }] });
-    items.push({ key: 'vision.pos', shape: [v.numPatches, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [v.numPatches, D], dstRow: 0 }] });
+    // NaFlex's position table stays on the host: it is resized to each image's patch grid there (hostTensors).
+    if (!v.naflex) items.push({ key: 'vision.pos', shape: [v.numPatches, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [v.numPatches, D], dstRow: 0 }] });
     encoderLayers(items, 'vision', 'vision_model', v);
     norm(items, 'vision.post_ln', 'vision_model.post_layernorm', D);
     if (v.useHead) {
@@ -93,6 +122,23 @@ function assemble(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
   return items;
 }
 
+/** A checkpoint tensor the model keeps in host memory rather than on the device. */
+export interface HostTensorSpec {
+  key: string;
+  src: string;
+  shape: number[];
+}
+
+/**
+ * Tensors read into host memory: NaFlex's position table (num_patches × D, e.g. 256 × 1152 = 1.2 MB), which is
+ * resized per image on the CPU (position-resize.ts) and enters the graph as an input.
+ */
+export function hostTensors(cfg: SiglipConfig, towers: readonly Tower[]): HostTensorSpec[] {
+  const v = cfg.vision;
+  if (!towers.includes('vision') || !v.naflex) return [];
+  return [{ key: 'vision.pos', src: 'vision_model.embeddings.position_embedding.weight', shape: [v.numPatches, v.hiddenSize] }];
+}
+
 /** The loaded weights of one model: GPU tensors by key, owned here, plus the two scalars of the logits. */
 export class SiglipWeights {
   constructor(
@@ -101,12 +147,30 @@ export class SiglipWeights {
     readonly logitBias: number,
     /** Layout of the linear weights (matmuls read them with transposeB when 'nk'). */
     readonly layout: WeightLayout = 'nk',
+    /** Tensors kept in host memory (hostTensors), by key. */
+    readonly host: ReadonlyMap<string, Float32Array> = new Map(),
   ) {}
+
+  /** A host tensor (hostTensors). */
+  hostTensor(key: string): Float32Array {
+    const t = this.host.get(key);
+    if (!t) throw new Error(`host tensor ${key} was not loaded (was its tower left out?)`);
+    return t;
+  }
 
   get(key: string): Tensor {
     const t = this.tensors.get(key);
     if (!t) throw new Error(`weight ${key} was not loaded (was its tower left out?)`);
     return t;
+  }
+
+  /** The token-embedding table as pages of rows (one page when it fits a binding), first ids ascending. */
+  tokenPages(): EmbeddingPage[] {
+    const whole = this.tensors.get('text.tok');
+    if (whole) return [{ table: whole, first: 0 }];
+    const pages = [...this.tensors].filter(([k]) => k.startsWith('text.tok@')).map(([k, t]) => ({ table: t, first: Number(k.slice('text.tok@'.length)) }));
+    if (!pages.length) throw new Error('weight text.tok was not loaded (was the text tower left out?)');
+    return pages.sort((a, b) => a.first - b.first);
   }
 
   /** A linear layer `${key}.weight` / `${key}.bias`, with the layout its weight was stored in. */

@@ -7,9 +7,9 @@
  * too, LayerNorm weights 1 + 0.05·z, biases 0.02·z, logit_scale log(10), logit_bias −10 (as a trained SigLIP's).
  */
 import { parseSiglipConfig } from './config.js';
-import { presetPreprocessor } from './presets.js';
+import { presetNaflexPreprocessor, presetPreprocessor } from './presets.js';
 import { buildSafetensorsHeader, numel } from './safetensors.js';
-import { siglipWeightPlan } from './siglip-weights.js';
+import { hostTensors, siglipWeightPlan } from './siglip-weights.js';
 import { DEFAULT_CHUNK_BYTES, type FileSource } from './source.js';
 
 interface SynthTensor {
@@ -28,6 +28,7 @@ function hfTensors(config: Record<string, unknown>): { name: string; shape: numb
   const cfg = parseSiglipConfig(config, 'synthetic config');
   const seen = new Map<string, number[]>();
   for (const item of siglipWeightPlan(cfg, ['vision', 'text'])) for (const p of item.parts) seen.set(p.src, p.srcShape);
+  for (const h of hostTensors(cfg, ['vision', 'text'])) seen.set(h.src, h.shape);
   seen.set('logit_scale', [1]);
   seen.set('logit_bias', [1]);
   return [...seen].map(([name, shape]) => ({ name, shape })).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -67,7 +68,11 @@ export class SyntheticSource implements FileSource {
   private readonly header: Uint8Array;
   readonly weightsBytes: number;
 
-  constructor(readonly config: Record<string, unknown>, readonly seed = 0, name = 'synthetic') {
+  /**
+   * `preprocessor`: its preprocessor_config.json (default: Siglip2ImageProcessor's for NaFlex configs, else
+   * SigLIP's bicubic one at the config's image size).
+   */
+  constructor(readonly config: Record<string, unknown>, readonly seed = 0, name = 'synthetic', preprocessor?: Record<string, unknown>) {
     this.description = `${name} (synthetic weights, seed ${seed})`;
     const list = hfTensors(config);
     const { header, dataBytes } = buildSafetensorsHeader(list.map((t) => ({ name: t.name, dtype: 'F32', shape: t.shape })), { format: 'pt', generator: 'siglip-webgpu synth' });
@@ -83,7 +88,8 @@ export class SyntheticSource implements FileSource {
     const cfg = parseSiglipConfig(config);
     const enc = new TextEncoder();
     this.files.set('config.json', enc.encode(JSON.stringify(config, null, 2)));
-    this.files.set('preprocessor_config.json', enc.encode(JSON.stringify(presetPreprocessor(cfg.vision.imageSize), null, 2)));
+    const pre = preprocessor ?? (cfg.vision.naflex ? presetNaflexPreprocessor(cfg.vision.patchSize) : presetPreprocessor(cfg.vision.imageSize));
+    this.files.set('preprocessor_config.json', enc.encode(JSON.stringify(pre, null, 2)));
   }
 
   locate(name: string): string {

@@ -118,6 +118,16 @@ export async function readSmallTensor(source: FileSource, entries: Map<string, S
   return toF32(e.dtype, bytes.slice().buffer as ArrayBuffer);
 }
 
+/** Reads a tensor into host memory as float32, after checking its dtype and exact shape (naming the tensor). */
+export async function readHostTensor(source: FileSource, entries: Map<string, StEntry>, name: string, shape: number[]): Promise<Float32Array> {
+  const e = entries.get(name);
+  if (e && e.shape.join(',') !== shape.join(',')) {
+    const file = source.locate(e.file);
+    throw new CheckpointError(`${file}: tensor ${name} has shape [${e.shape.join(', ')}], the config expects [${shape.join(', ')}]`, { file, tensor: name });
+  }
+  return readSmallTensor(source, entries, name, shape);
+}
+
 function toF32(dtype: string, buf: ArrayBuffer): Float32Array {
   if (dtype === 'F32') return new Float32Array(buf);
   if (dtype === 'F16') return fromF16Array(new Uint16Array(buf));

@@ -92,14 +92,17 @@ export class EagerOps {
     return this.run(out, () => layerNormCall(this.engine.context, x, gamma, beta, out, opts.eps ?? 1e-5, config));
   }
 
-  /** softmax(q·kᵀ·scale)·v per head: q [B|1, Lq, H·D], k/v [B, Lk, H·D] → [B, Lq, H·D]; scale defaults to 1/√D. */
-  attention(q: Tensor, k: Tensor, v: Tensor, opts: { heads: number; scale?: number; config?: AttentionConfig }): Tensor {
-    this.checkLive('attention', q, k, v);
+  /**
+   * softmax(q·kᵀ·scale)·v per head: q [B|1, Lq, H·D], k/v [B, Lk, H·D] → [B, Lq, H·D]; scale defaults to 1/√D.
+   * `keyLengths` [B] i32: item b attends to its first keyLengths[b] keys only (each 1..Lk).
+   */
+  attention(q: Tensor, k: Tensor, v: Tensor, opts: { heads: number; scale?: number; config?: AttentionConfig; keyLengths?: Tensor }): Tensor {
+    this.checkLive('attention', q, k, v, opts?.keyLengths);
     if (!opts || opts.heads === undefined) throw new Error('attention: options { heads } are required');
     const g = attentionGeometry(q.shape, k.shape, v.shape, opts.heads, opts.scale);
     const config = opts.config ?? attentionConfigFor(this.engine, { L: g.Lk, D: g.D });
     const out = this.engine.empty([g.B, g.Lq, g.H * g.D], q.dtype);
-    return this.run(out, () => attentionCall(this.engine.context, q, k, v, out, g, config));
+    return this.run(out, () => attentionCall(this.engine.context, q, k, v, out, g, config, opts.keyLengths ?? null));
   }
 
   private elementwise(op: ElementwiseOp, x: Tensor, opts: ElementwiseOptions = {}): Tensor {
@@ -138,11 +141,25 @@ export class EagerOps {
     return this.elementwise('scale', x, { alpha, beta });
   }
 
-  /** table[ids] + positions[l]: ids [B, L] i32, table [V, D], positions [≥ L, D] → [B, L, D]. */
-  embedding(ids: Tensor, table: Tensor, positions: Tensor): Tensor {
-    this.checkLive('embedding', ids, table, positions);
-    const out = this.engine.empty([...ids.shape, table.shape[1]!], table.dtype);
-    return this.run(out, () => embeddingCall(this.engine.context, ids, table, positions, out));
+  /**
+   * table[ids] + positions[l]: ids [B, L] i32, table [V, D], positions [≥ L, D] → [B, L, D]. The table may be given
+   * as pages of rows ({ table, first }, together covering the vocabulary): one dispatch per page, in one pass.
+   */
+  embedding(ids: Tensor, table: Tensor | readonly { table: Tensor; first: number }[], positions: Tensor): Tensor {
+    const pages = Array.isArray(table) ? (table as readonly { table: Tensor; first: number }[]) : [{ table: table as Tensor, first: 0 }];
+    this.checkLive('embedding', ids, positions, ...pages.map((p) => p.table));
+    if (!pages.length) throw new Error('embedding: no table');
+    const shape = [...ids.shape, pages[0]!.table.shape[1]!];
+    const outs = pages.map(() => this.engine.empty(shape, pages[0]!.table.dtype));
+    try {
+      submitCalls(this.engine, pages.map((p, j) => embeddingCall(this.engine.context, ids, p.table, positions, outs[j]!, { first: p.first, prev: j ? outs[j - 1]! : null })));
+    } catch (e) {
+      for (const o of outs) o.dispose();
+      throw e;
+    }
+    // Earlier pages' outputs are only read by the queued work: destroying them now is allowed (as for uniforms).
+    for (const o of outs.slice(0, -1)) o.dispose();
+    return outs[outs.length - 1]!;
   }
 
   /** pixels [B, C, H, W] → patches [B, L, C·P·P] for a P×P stride-P convolution. */

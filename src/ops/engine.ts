@@ -12,7 +12,7 @@ export class Engine extends RuntimeEngine {
 }
 
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
-  return new Engine(opts.acquired ?? (await acquireDevice(opts)), { poison: opts.poison });
+  return new Engine(opts.acquired ?? (await acquireDevice(opts)), { poison: opts.poison, limits: opts.limits });
 }
 
 export type { EngineOptions, EngineStats } from '../runtime/engine.js';

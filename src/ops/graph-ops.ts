@@ -38,6 +38,12 @@ export interface LinearWeights {
   layout: WeightLayout;
 }
 
+/** Rows first .. first + rows − 1 of an embedding table split to fit storage bindings. */
+export interface EmbeddingPage {
+  table: Value | Tensor;
+  first: number;
+}
+
 export interface LinearOptions {
   activation?: Activation;
   residual?: Value;
@@ -108,18 +114,35 @@ export class GraphOps {
     )[0]!;
   }
 
-  /** q, k, v may be the same value (a packed projection) read through the geometry's views. */
-  attention(name: string, q: Value, k: Value, v: Value, g: AttentionGeometry): Value {
-    return this.graph.node('attention', name, [q, k, v], [{ shape: [g.B, g.Lq, g.H * g.D], dtype: q.dtype }], (engine, [tq, tk, tv], [out]) =>
-      attentionCall(engine.context, tq!, tk!, tv!, out!, g, attentionConfigFor(engine, { L: g.Lk, D: g.D })),
+  /**
+   * q, k, v may be the same value (a packed projection) read through the geometry's views. `keyLengths` [B] i32:
+   * item b attends to its first keyLengths[b] keys only (padding masked; the values must be 1..Lk).
+   */
+  attention(name: string, q: Value, k: Value, v: Value, g: AttentionGeometry, keyLengths?: Value): Value {
+    const ins = keyLengths ? [q, k, v, keyLengths] : [q, k, v];
+    return this.graph.node('attention', name, ins, [{ shape: [g.B, g.Lq, g.H * g.D], dtype: q.dtype }], (engine, [tq, tk, tv, tl], [out]) =>
+      attentionCall(engine.context, tq!, tk!, tv!, out!, g, attentionConfigFor(engine, { L: g.Lk, D: g.D }), keyLengths ? tl! : null),
     )[0]!;
   }
 
-  embedding(name: string, ids: Value, table: Value | Tensor, positions: Value | Tensor): Value {
-    const t = this.value(table, `${name}.table`);
-    return this.graph.node('embedding', name, [ids, t, this.value(positions, `${name}.positions`)], [{ shape: [...ids.shape, t.shape[1]!], dtype: t.dtype }], (engine, [i, tt, p], [out]) =>
-      embeddingCall(engine.context, i!, tt!, p!, out!),
-    )[0]!;
+  /**
+   * table[ids] + positions; a table split into pages of rows (`{ table, first }`, first ids ascending, together
+   * covering the vocabulary) is looked up one node per page, each completing the previous page's output.
+   */
+  embedding(name: string, ids: Value, table: Value | Tensor | readonly EmbeddingPage[], positions: Value | Tensor): Value {
+    const pages = Array.isArray(table) ? (table as readonly EmbeddingPage[]) : [{ table: table as Value | Tensor, first: 0 }];
+    if (!pages.length) throw new Error(`${name}: no embedding table`);
+    const pos = this.value(positions, `${name}.positions`);
+    let prev: Value | null = null;
+    pages.forEach((page, j) => {
+      const t = this.value(page.table, pages.length > 1 ? `${name}.table@${page.first}` : `${name}.table`);
+      const ins = [ids, t, pos, ...(prev ? [prev] : [])];
+      const hasPrev = !!prev;
+      prev = this.graph.node('embedding', pages.length > 1 ? `${name}.page${j}` : name, ins, [{ shape: [...ids.shape, t.shape[1]!], dtype: t.dtype }], (engine, tensors, [out]) =>
+        embeddingCall(engine.context, tensors[0]!, tensors[1]!, tensors[2]!, out!, { first: page.first, prev: hasPrev ? tensors[3] : null }),
+      )[0]!;
+    });
+    return prev!;
   }
 
   patchify(name: string, pixels: Value, patch: number): Value {

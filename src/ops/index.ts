@@ -6,10 +6,10 @@
  */
 export { ACTIVATION_NAMES, parseActivation, type Activation } from '../kernels/activations.js';
 export { MAX_HEAD_DIM, type AttentionGeometry, type AttentionView } from '../kernels/attention.js';
-export { checkTokenIds } from '../kernels/embedding.js';
+export { checkTokenIds, embeddingPageRows } from '../kernels/embedding.js';
 export { ADAPTER_DEFAULTS, adapterDefaults, type AdapterDefaults, type WeightLayout } from './adapter-defaults.js';
 export { attentionConfigFor, layerNormConfigFor, matmulConfigFor, weightLayoutFor } from './choices.js';
 export { EagerOps, submitCalls, type MatmulOptions } from './eager.js';
 export { createEngine, Engine, type EngineOptions, type EngineStats } from './engine.js';
-export { GraphOps, type LinearOptions, type LinearWeights, type MatmulNodeOptions } from './graph-ops.js';
+export { GraphOps, type EmbeddingPage, type LinearOptions, type LinearWeights, type MatmulNodeOptions } from './graph-ops.js';
 export { tuneEngine, tuningDisabledByEnv, TUNING_VERSION, type TuneResult, type TuningOptions, type TuningShapes } from './tuner.js';

@@ -20,6 +20,35 @@ export interface EngineOptions extends DeviceOptions {
    * shows up in the output; graphs also stop reusing memory between values (see executor.ts).
    */
   poison?: boolean;
+  /**
+   * Lower the device's limits as the engine sees them (never raise them): for tests of what happens at a limit,
+   * and to make sure a model also runs on a smaller device (e.g. `{ maxStorageBufferBindingSize: 2 ** 27 }`, the
+   * 128 MiB of lavapipe and SwiftShader, on a GPU that allows more). Every buffer and binding is checked against
+   * the lowered values.
+   */
+  limits?: LimitCaps;
+}
+
+/** Limits an engine can be told to stay under. */
+export type LimitCaps = Partial<Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>>;
+
+/** A plain copy of `limits` with `caps` applied (the original when there are none). */
+function capLimits(limits: GPUSupportedLimits, caps: LimitCaps | undefined): GPUSupportedLimits {
+  if (!caps || !Object.values(caps).some((v) => v !== undefined)) return limits;
+  const copy: Record<string, number> = {};
+  // Implementations keep limits in getters on the prototype (Dawn, browsers) or as own properties.
+  for (let o: object | null = limits; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const k of Object.getOwnPropertyNames(o)) {
+      const v = (limits as unknown as Record<string, unknown>)[k];
+      if (!(k in copy) && typeof v === 'number') copy[k] = v;
+    }
+  }
+  for (const [k, v] of Object.entries(caps)) {
+    if (v === undefined) continue;
+    if (!(Number.isInteger(v) && v >= 4)) throw new Error(`engine limit ${k} must be an integer of at least 4, got ${v}`);
+    copy[k] = Math.min(copy[k] ?? v, v);
+  }
+  return Object.freeze(copy) as unknown as GPUSupportedLimits;
 }
 
 export interface EngineStats {
@@ -64,14 +93,14 @@ export class Engine implements TensorHost {
   /** Debug mode (EngineOptions.poison). */
   readonly poison: boolean;
 
-  constructor(acquired: AcquiredDevice, opts: { poison?: boolean } = {}) {
+  constructor(acquired: AcquiredDevice, opts: { poison?: boolean; limits?: LimitCaps } = {}) {
     this.poison = opts.poison ?? false;
     this.gpu = acquired.gpu;
     this.device = acquired.device;
     this.adapter = acquired.adapter;
     this.info = acquired.info;
     this.features = acquired.features;
-    this.limits = acquired.limits;
+    this.limits = capLimits(acquired.limits, opts.limits);
     const l = this.limits;
     this.context = Object.freeze({
       adapterName: this.info.name,

@@ -41,6 +41,8 @@ export class GraphPlan {
   private readonly outputs = new Map<string, { tensor: Tensor; staging: GPUBuffer }>();
   private busy = false;
   private disposed = false;
+  /** The calls' notes (KernelCall.notes), each once: where the plan runs a slower kernel form than was chosen. */
+  readonly notes: string[] = [];
 
   private constructor(readonly engine: Engine, readonly graph: Graph, reuse: boolean) {
     this.memory = planMemory(graph, engine.limits.minStorageBufferOffsetAlignment, reuse);
@@ -100,6 +102,7 @@ export class GraphPlan {
         throw new Error(`graph ${graph.name}, node ${node.name}: ${(e as Error).message}`);
       }
     });
+    for (const c of calls) for (const n of c.notes ?? []) if (!this.notes.includes(n)) this.notes.push(n);
     this.prepared = new PreparedCalls(engine, calls, graph.name);
     for (const [name, id] of graph.outputs) {
       const tensor = this.tensorFor(id);

@@ -77,6 +77,11 @@ export interface KernelCall {
   flops: number;
   /** Bytes that must move at least once (inputs read + outputs written). */
   bytes: number;
+  /**
+   * Why this call runs a slower form than the variant it was given (a subgroup or shared-memory path the shape or
+   * adapter cannot take), in words for reports: plans collect them, and the bench prints them.
+   */
+  notes?: readonly string[];
 }
 
 /** A shader file as a kernel names it: `shader('shaders/matmul.wgsl', text)`. */

@@ -20,6 +20,7 @@
  */
 import type { ClassifyResult, ForwardInputs, LoadOptions, ModelFiles, ModelRef } from '../model/siglip-model.js';
 import type { SiglipConfig } from '../model/config.js';
+import type { PreprocessedImages, PreprocessOptions } from '../model/image-inputs.js';
 import type { ImageInput } from '../model/image/types.js';
 import type { Tower } from '../model/siglip-weights.js';
 import type { RunOptions, TensorData } from '../model/siglip-runner.js';
@@ -186,6 +187,8 @@ export class SiglipWorkerModel {
   readonly adapter: AdapterDescription;
   /** Where the weights came from (SiglipModel: `model.source`). */
   readonly source: { readonly description: string };
+  /** NaFlex models: the default patch budget per image (0 for fixed-resolution models), as SiglipModel's. */
+  readonly maxNumPatches: number;
   private disposed = false;
 
   private constructor(
@@ -200,6 +203,7 @@ export class SiglipWorkerModel {
     this.weightBytes = info.weightBytes;
     this.adapter = info.adapter;
     this.source = { description: info.source };
+    this.maxNumPatches = info.maxNumPatches;
   }
 
   /**
@@ -239,10 +243,11 @@ export class SiglipWorkerModel {
     return this.conn.request({ type: 'call', method, args }, transfer) as Promise<T>;
   }
 
-  /** L2-normalized image embeddings, [B, D] row-major. Buffers and ImageBitmaps given are handed to the worker. */
-  async embedImages(images: ImageInput[]): Promise<Float32Array> {
+  /** L2-normalized image embeddings, [B, D] row-major. Buffers and ImageBitmaps given are handed to the worker.
+   *  NaFlex models take `maxNumPatches` per call, as SiglipModel.embedImages. */
+  async embedImages(images: ImageInput[], opts: PreprocessOptions = {}): Promise<Float32Array> {
     const transfer: Transferable[] = [];
-    return this.call('embedImages', [await imagesForWorker(images, transfer)], transfer);
+    return this.call('embedImages', [await imagesForWorker(images, transfer), opts], transfer);
   }
 
   /** L2-normalized text embeddings, [T, D] row-major. */
@@ -251,7 +256,7 @@ export class SiglipWorkerModel {
   }
 
   /** Zero-shot scores of one image (sigmoid of each label's logit, best first), as SiglipModel.classify. */
-  async classify(image: ImageInput, labels: string[], opts: { template?: string } = {}): Promise<ClassifyResult[]> {
+  async classify(image: ImageInput, labels: string[], opts: { template?: string; maxNumPatches?: number } = {}): Promise<ClassifyResult[]> {
     const transfer: Transferable[] = [];
     return this.call('classify', [await imageForWorker(image, transfer), labels, opts], transfer);
   }
@@ -260,10 +265,12 @@ export class SiglipWorkerModel {
    *  buffer are copied first). */
   forward(inputs: ForwardInputs, opts: RunOptions = {}): Promise<Record<string, TensorData>> {
     const transfer: Transferable[] = [];
-    const wire: ForwardInputs = {};
-    if (inputs?.pixelValues) wire.pixelValues = { ...inputs.pixelValues, data: inputs.pixelValues.data instanceof Float32Array ? ownArray(inputs.pixelValues.data, transfer) : inputs.pixelValues.data };
-    if (inputs?.inputIds) wire.inputIds = { ...inputs.inputIds, data: inputs.inputIds.data instanceof Int32Array ? ownArray(inputs.inputIds.data, transfer) : inputs.inputIds.data };
-    return this.call('forward', [wire, opts], transfer);
+    // Every input crosses (NaFlex's pixel_attention_mask and spatial_shapes too); typed arrays are handed over.
+    const wire = { ...inputs } as Record<string, { data: unknown; shape: number[] } | undefined>;
+    for (const [k, v] of Object.entries(wire)) {
+      if (v && ArrayBuffer.isView(v.data)) wire[k] = { ...v, data: ownArray(v.data as Float32Array | Int32Array, transfer) };
+    }
+    return this.call('forward', [wire as ForwardInputs, opts], transfer);
   }
 
   /** Token ids, as SiglipModel.tokenize (a promise here: the tokenizer lives in the worker). */
@@ -271,10 +278,11 @@ export class SiglipWorkerModel {
     return this.call('tokenize', [texts]);
   }
 
-  /** pixel_values [B, 3, H, W], as SiglipModel.preprocess. */
-  async preprocess(images: ImageInput[]): Promise<{ pixelValues: Float32Array; shape: [number, number, number, number] }> {
+  /** pixel_values [B, 3, H, W] (NaFlex: [B, maxNumPatches, 3·p·p] with pixel_attention_mask and spatial_shapes), as
+   *  SiglipModel.preprocess. */
+  async preprocess(images: ImageInput[], opts: PreprocessOptions = {}): Promise<PreprocessedImages> {
     const transfer: Transferable[] = [];
-    return this.call('preprocess', [await imagesForWorker(images, transfer)], transfer);
+    return this.call('preprocess', [await imagesForWorker(images, transfer), opts], transfer);
   }
 
   /**
@@ -290,13 +298,13 @@ export class SiglipWorkerModel {
   }
 
   /** One timed forward pass of a tower on synthetic inputs: per-node and per-op GPU time. */
-  profile(tower: Tower, batch = 1): Promise<Profile> {
-    return this.call('profile', [tower, batch]);
+  profile(tower: Tower, batch = 1, opts: { maxNumPatches?: number } = {}): Promise<Profile> {
+    return this.call('profile', [tower, batch, opts]);
   }
 
   /** Activation memory of the planned graph for a tower and batch (bytes, after buffer reuse). */
-  activationBytes(tower: Tower, batch: number): Promise<number> {
-    return this.call('activationBytes', [tower, batch]);
+  activationBytes(tower: Tower, batch: number, opts: { maxNumPatches?: number } = {}): Promise<number> {
+    return this.call('activationBytes', [tower, batch, opts]);
   }
 
   /** Tests: destroys the worker's GPU device as a lost device would; the next call reports the loss. */

@@ -14,6 +14,8 @@ import type { SiglipModel } from '../model/siglip-model.js';
 export interface EmbedSettledOptions {
   /** Also a thumbnail of each image that fits this many pixels on its longer side (JPEG); default none. */
   thumbnailSize?: number;
+  /** NaFlex models: the patch budget per image (as embedImages takes it). */
+  maxNumPatches?: number;
 }
 
 export type SettledEmbedding =
@@ -29,35 +31,30 @@ export type SettledEmbedding =
     }
   | { status: 'rejected'; reason: Error };
 
-type Embedder = Pick<SiglipModel, 'preprocess' | 'forward' | 'embedDim'>;
+type Embedder = Pick<SiglipModel, 'embedImages' | 'embedDim'>;
 
 export async function embedImagesSettled(model: Embedder, images: ImageInput[], opts: EmbedSettledOptions = {}): Promise<SettledEmbedding[]> {
   if (!Array.isArray(images)) throw new InputError('embedImagesSettled() takes an array of images');
   const size = opts.thumbnailSize;
   if (size !== undefined && !(Number.isInteger(size) && size >= 1 && size <= 4096)) throw new InputError(`thumbnailSize must be an integer in 1..4096, got ${size}`);
   const results: SettledEmbedding[] = new Array(images.length);
-  const pixels: Float32Array[] = [];
-  const shapes: number[][] = [];
+  const decoded: RgbImage[] = [];
   const which: number[] = [];
   for (let i = 0; i < images.length; i++) {
     try {
       const rgb = await decodeImage(images[i]!);
       const thumbnail = size ? await thumbnailOf(rgb, size) : undefined;
-      const { pixelValues, shape } = await model.preprocess([rgb]);
-      pixels.push(pixelValues);
-      shapes.push(shape);
+      decoded.push(rgb);
       which.push(i);
       results[i] = { status: 'fulfilled', embedding: new Float32Array(0), width: rgb.width, height: rgb.height, ...(thumbnail ? { thumbnail } : {}) };
     } catch (e) {
       results[i] = { status: 'rejected', reason: e instanceof Error ? e : new Error(String(e)) };
     }
   }
-  if (pixels.length === 0) return results;
-  const per = pixels[0]!.length;
-  const data = new Float32Array(per * pixels.length);
-  pixels.forEach((p, k) => data.set(p, k * per));
-  const out = await model.forward({ pixelValues: { data, shape: [pixels.length, ...shapes[0]!.slice(1)] } });
-  const embeds = out.image_embeds!.data;
+  if (decoded.length === 0) return results;
+  // The decoded pixels go through embedImages as they are (no second decode): its preprocessing, fixed-resolution
+  // or NaFlex, and one batch.
+  const embeds = await model.embedImages(decoded, opts.maxNumPatches !== undefined ? { maxNumPatches: opts.maxNumPatches } : {});
   const D = model.embedDim;
   which.forEach((i, k) => {
     (results[i] as { embedding: Float32Array }).embedding = embeds.slice(k * D, (k + 1) * D);

@@ -68,6 +68,7 @@ export function serveSiglipWorker(scope: WorkerScope): void {
       weightBytes: m.weightBytes,
       adapter: { ...m.engine.info, subgroupMatrixConfigs: m.engine.info.subgroupMatrixConfigs.map((c) => ({ ...c })) },
       source: m.source.description,
+      maxNumPatches: m.maxNumPatches,
     };
   }
 

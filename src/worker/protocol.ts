@@ -55,6 +55,8 @@ export interface WorkerModelInfo {
   adapter: AdapterDescription;
   /** The source's description: a base URL, "browser files", … */
   source: string;
+  /** NaFlex models: the default patch budget per image (0 for fixed-resolution models). */
+  maxNumPatches: number;
 }
 
 /** An error as it crosses: its class name, message, stack, own fields and cause. */

@@ -257,6 +257,22 @@ describe('index', () => {
     expect(plain.stdout).toContain(`1.0000  ${corpus[0]}`);
   });
 
+  test('a NaFlex model (SigLIP 2): each photo at its own aspect ratio through the decode workers; rows equal embed', async () => {
+    const naflex = join(FIXTURES, 'siglip2-naflex-tiny');
+    const some = corpus.slice(0, 5);
+    const list = join(tmp, 'naflex-list.txt');
+    writeFileSync(list, some.join('\n') + '\n');
+    const out = join(tmp, 'naflex');
+    const r = await cli(['index', list, '--out', out, '--model', naflex, '--batch', '2', '--workers', '2', '--json', '--progress-interval', '0']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toMatchObject({ embedded: 5, errors: 0 });
+    const rows = await rowsOf([out]);
+    const e = await cli(['embed', '--model', naflex, ...some.flatMap((p) => ['--image', p]), '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const ref = JSON.parse(e.stdout).image_embeds as number[][];
+    some.forEach((p, i) => expect(maxAbsDiff(rows.get(p)!, ref[i]!), p).toBeLessThanOrEqual(1e-6));
+  });
+
   test('bad arguments: clear messages, exit code 2', async () => {
     for (const cmd of ['index', 'search', 'serve']) {
       const h = await cli([cmd, '--help']);

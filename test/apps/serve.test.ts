@@ -245,6 +245,24 @@ describe('serve', () => {
     expect(s.stderr()).toMatch(/SIGTERM: draining requests in flight[\s\S]*serve: stopped/);
     await expect(fetch(s.url + '/health')).rejects.toThrow();
   });
+  test('a NaFlex model (SigLIP 2): images of different aspect ratios batched together, each equal to embed', async () => {
+    const naflex = join(FIXTURES, 'siglip2-naflex-tiny');
+    const pics = [images[0]!, join(FIXTURES, 'images', 'cats_crop_tall_200x480.png'), images.at(-1)!];
+    const e = await cli(['embed', '--model', naflex, ...pics.flatMap((p) => ['--image', p]), '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const want = JSON.parse(e.stdout).image_embeds as number[][];
+    const s = await startServer(['--model', naflex, '--max-wait-ms', '50', '--max-batch', '8']);
+    try {
+      const urls = pics.map((p) => `data:image/png;base64,${readFileSync(p).toString('base64')}`);
+      const res = await Promise.all(urls.map((u) => post(s.url, '/v1/embeddings', { input: [{ image: u }] }, {})));
+      res.forEach((r, k) => {
+        expect(r.status, JSON.stringify(r.json)).toBe(200);
+        expect(maxAbsDiff(emb(r)[0]!, want[k]!), pics[k]).toBeLessThanOrEqual(1e-6);
+      });
+    } finally {
+      await s.stop();
+    }
+  });
 });
 
 async function metric(name: string): Promise<number> {

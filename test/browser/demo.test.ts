@@ -137,6 +137,37 @@ describe('demo page', () => {
     expect(await page.locator('#load-btn').isEnabled()).toBe(true);
   });
 
+  it('the picker lists SigLIP and SigLIP 2 checkpoints; a NaFlex model classifies with a patch budget like Node', async () => {
+    const p = await env.newPage();
+    await p.goto(env.url);
+    await p.locator('#gpu[data-state="ok"]').waitFor({ timeout: 120_000 });
+    const options = await p.locator('#model-picker option').evaluateAll((os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent ?? '']));
+    const values = options.map(([v]) => v);
+    for (const id of ['google/siglip2-base-patch16-224', 'google/siglip2-so400m-patch14-384', 'google/siglip2-giant-opt-patch16-256', 'google/siglip2-so400m-patch16-naflex', 'google/siglip-large-patch16-384']) expect(values).toContain(id);
+    // Sizes are computed from the presets: so400m SigLIP 2 is 1137M parameters.
+    expect(options.find(([v]) => v === 'google/siglip2-so400m-patch14-384')![1]).toMatch(/siglip2-so400m-patch14-384 · 113\dM parameters · 4\.5 GB in f32/);
+    await p.locator('#model-picker').selectOption('/fixtures/siglip2-naflex-tiny/');
+    expect(await p.locator('#model-ref').inputValue()).toBe('/fixtures/siglip2-naflex-tiny/');
+    expect(await p.locator('#model-status').getAttribute('data-state')).toBe('none'); // picking does not load by itself
+    expect(await p.locator('#max-patches-label').isHidden()).toBe(true);
+    await p.locator('#load-btn').click();
+    await p.locator('#model-status[data-state="ready"], #model-status[data-state="error"]').waitFor({ timeout: 240_000 });
+    expect(await p.locator('#model-status').getAttribute('data-state'), await pageError(p)).toBe('ready');
+    expect(await p.locator('#model-status').innerText()).toMatch(/NaFlex: any aspect ratio, 64 patches of 8px by default/);
+    expect(await p.locator('#max-patches-label').isVisible()).toBe(true);
+    await p.locator('#max-patches').selectOption('256');
+    await p.locator('#sample-btn').click();
+    await p.locator('#classify-btn').click();
+    await p.locator('.result[data-state="done"], .result[data-state="error"]').first().waitFor({ timeout: 240_000 });
+    const card = p.locator('.result').first();
+    expect(await card.getAttribute('data-state'), (await card.innerText()) + (await pageError(p))).toBe('done');
+    const want = await nodeCatsScores('siglip2-naflex-tiny', { maxNumPatches: 256 });
+    const rows = await displayed(card);
+    expect(rows.map((r) => r.label)).toEqual(want.map((s) => s.label));
+    rows.forEach((r, i) => expectShown(r.text, want[i]!.score, r.label));
+    await p.close();
+  });
+
   it('without navigator.gpu the page says so and offers no model loading', async () => {
     const p = await env.newPage();
     await p.addInitScript(() => {

@@ -21,10 +21,10 @@ import { FIXTURES } from '../helpers/fixtures.js';
 export const LABELS = ['2 cats', '2 dogs', 'a remote'];
 
 /** What Node computes for the cats fixture with siglip-tiny: the scores the pages must reproduce. */
-export async function nodeCatsScores(): Promise<{ label: string; score: number }[]> {
-  const model = await SiglipModel.load(join(FIXTURES, 'siglip-tiny'));
+export async function nodeCatsScores(name = 'siglip-tiny', opts: { maxNumPatches?: number } = {}): Promise<{ label: string; score: number }[]> {
+  const model = await SiglipModel.load(join(FIXTURES, name));
   try {
-    return await model.classify(new Uint8Array(readFileSync(join(FIXTURES, 'images', 'cats.png'))), LABELS);
+    return await model.classify(new Uint8Array(readFileSync(join(FIXTURES, 'images', 'cats.png'))), LABELS, opts);
   } finally {
     await model.dispose();
   }

@@ -206,3 +206,45 @@ describe('siglip-tiny: classify and browser files', () => {
     }
   });
 });
+
+describe('siglip2-naflex-tiny in the page (NaFlex through the browser bundle)', () => {
+  it('preprocess gives the fixture pixels, mask and grids; forward equals transformers (float64) within 1e-4', async () => {
+    const got = await withLog(() =>
+      page.evaluate(async () => {
+        const w = window as unknown as PageWindow;
+        const { SiglipModel, UrlSource, readSafetensorsFile } = w.siglip;
+        const base = '/fixtures/siglip2-naflex-tiny/';
+        const model = await SiglipModel.load(base, { lowerCase: false });
+        try {
+          const blobs = await Promise.all(['cats.png', 'cats_crop_tall_200x480.png'].map(async (f) => (await fetch(`/fixtures/images/${f}`)).blob()));
+          const p = await model.preprocess(blobs);
+          const ref = await readSafetensorsFile(new UrlSource(new URL(base, location.href).href), 'reference.safetensors');
+          const t = (k: string) => ref.get(k)!;
+          const out = await model.forward({
+            pixelValues: { data: t('pixel_values').data as Float32Array, shape: t('pixel_values').shape },
+            pixelAttentionMask: { data: t('pixel_attention_mask').data as Int32Array, shape: t('pixel_attention_mask').shape },
+            spatialShapes: { data: t('spatial_shapes').data as Int32Array, shape: t('spatial_shapes').shape },
+            inputIds: { data: t('input_ids').data as Int32Array, shape: t('input_ids').shape },
+          });
+          const ids = model.tokenize(['a photo of 2 cats']).inputIds;
+          const tensors: Record<string, { shape: number[]; data: string }> = {};
+          for (const [k, v] of Object.entries(out)) tensors[k] = { shape: v.shape, data: w.toB64(new Float32Array(v.data)) };
+          return { pixels: w.toB64(p.pixelValues), mask: Array.from(p.pixelAttentionMask!), grids: Array.from(p.spatialShapes!), shape: p.shape, tensors, ids: Array.from(ids.subarray(0, 8)) };
+        } finally {
+          await model.dispose();
+        }
+      }),
+    );
+    const ref = await loadReference('siglip2-naflex-tiny');
+    expect(got.shape).toEqual([2, 64, 192]);
+    expect(got.grids).toEqual([7, 9, 12, 5]);
+    expect(got.mask).toEqual(Array.from(ref.inputs.pixelAttentionMask!.data));
+    expect(diff(f32FromB64(got.pixels), ref.inputs.pixelValues.data).maxAbs).toBe(0);
+    expect(got.ids).toEqual(Array.from(ref.inputs.inputIds.data.subarray(0, 8)));
+    for (const k of ['image_embeds', 'text_embeds', 'logits_per_image', 'vision.last_hidden_state', 'vision.pooler_output']) {
+      const d = diff(f32FromB64(got.tensors[k]!.data), ref.outputs.get(k)!.data);
+      expect(d.nan, k).toBe(0);
+      expect(d.rel, `naflex in the browser: ${k}`).toBeLessThanOrEqual(TOL.modelF32);
+    }
+  });
+});

@@ -129,6 +129,66 @@ describe('siglip-webgpu CLI', () => {
     expect(Array.from(got.data as Float32Array)).toEqual(Array.from(lib.pixelValues));
   });
 
+  describe('SigLIP 2', () => {
+    const s2 = join(FIXTURES, 'siglip2-tiny');
+    const naflex = join(FIXTURES, 'siglip2-naflex-tiny');
+    const twoImages = ['--image', join(FIXTURES, 'images/cats.png'), '--image', join(FIXTURES, 'images/cats_crop_tall_200x480.png')];
+
+    test('forward reads pixel_values, pixel_attention_mask, spatial_shapes and input_ids (NaFlex) and writes the usual outputs', async () => {
+      const out = join(tmp, 'naflex-out.safetensors');
+      const r = await cli(['forward', '--model', naflex, '--inputs', join(naflex, 'reference.safetensors'), '--out', out, '--hidden-states']);
+      expect(r.code, r.stderr).toBe(0);
+      const got = readSafetensors(out);
+      const ref = await loadReference('siglip2-naflex-tiny');
+      for (const [k, v] of ref.outputs) {
+        expect(got[k]?.shape, k).toEqual(v.shape);
+        expectClose(got[k]!.data as Float32Array, v.data, TOL.modelF32, `cli naflex forward ${k}`);
+      }
+    });
+
+    test('tokenize: the Gemma tokenizer; --no-lower-case gives transformers 4.50\'s ids, the default lower-cases', async () => {
+      const ref = JSON.parse(readFileSync(join(s2, 'reference.json'), 'utf8'));
+      const texts = ref.texts.flatMap((t: string) => ['--text', t]);
+      const asWritten = await cli(['tokenize', '--model', s2, '--json', '--no-lower-case', ...texts]);
+      expect(asWritten.code, asWritten.stderr).toBe(0);
+      expect(JSON.parse(asWritten.stdout)).toEqual({ input_ids: ref.input_ids });
+      const lower = await cli(['tokenize', '--model', s2, '--json', ...ref.texts.map((t: string) => t.toLowerCase()).flatMap((t: string) => ['--text', t])]);
+      const dflt = await cli(['tokenize', '--model', s2, '--json', ...texts]);
+      expect(JSON.parse(dflt.stdout)).toEqual(JSON.parse(lower.stdout));
+      expect(JSON.parse(dflt.stdout)).not.toEqual({ input_ids: ref.input_ids });
+    });
+
+    test('preprocess writes the NaFlex tensors exactly as Siglip2ImageProcessor does; --max-num-patches sets the budget', async () => {
+      const out = join(tmp, 'naflex-pv.safetensors');
+      const r = await cli(['preprocess', '--model', naflex, ...twoImages, '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const got = readSafetensors(out);
+      const ref = await loadReference('siglip2-naflex-tiny');
+      expect(got.pixel_values!.shape).toEqual([2, 64, 192]);
+      expect(Array.from(got.pixel_values!.data as Float32Array)).toEqual(Array.from(ref.inputs.pixelValues.data));
+      expect(Array.from(got.pixel_attention_mask!.data as Int32Array)).toEqual(Array.from(ref.inputs.pixelAttentionMask!.data));
+      expect(Array.from(got.spatial_shapes!.data as Int32Array)).toEqual([7, 9, 12, 5]);
+      const small = await cli(['preprocess', '--model', naflex, ...twoImages, '--out', out, '--max-num-patches', '36', '--json']);
+      expect(small.code, small.stderr).toBe(0);
+      expect(JSON.parse(small.stdout)).toMatchObject({ pixel_values: [2, 36, 192], pixel_attention_mask: [2, 36] });
+      const bad = await cli(['preprocess', '--model', naflex, ...twoImages, '--out', out, '--max-num-patches', 'lots']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--max-num-patches must be a positive integer/);
+    });
+
+    test('classify and embed on a NaFlex model take --max-num-patches', async () => {
+      const r = await cli(['classify', join(FIXTURES, 'images/cats_crop_tall_200x480.png'), '--labels', 'a cat,a dog', '--model', naflex, '--max-num-patches', '49', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)[0].scores).toHaveLength(2);
+      const e = await cli(['embed', '--model', naflex, ...twoImages, '--max-num-patches', '100', '--json']);
+      expect(e.code, e.stderr).toBe(0);
+      expect(JSON.parse(e.stdout).image_embeds).toHaveLength(2);
+      const fixed = await cli(['embed', '--model', s2, '--image', join(FIXTURES, 'images/cats.png'), '--max-num-patches', '100', '--json']);
+      expect(fixed.code).toBe(1);
+      expect(fixed.stderr).toMatch(/maxNumPatches applies to NaFlex models/);
+    });
+  });
+
   test('classify and embed on a local model', async () => {
     const r = await cli(['classify', join(FIXTURES, 'images/cats.png'), '--labels', '2 cats,2 dogs', '--model', tiny, '--json']);
     expect(r.code, r.stderr).toBe(0);

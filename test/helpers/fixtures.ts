@@ -7,10 +7,16 @@ import { readSafetensorsFile } from '../../src/model/safetensors.js';
 import { DirectorySource } from '../../src/model/source-node.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-export const MODELS = ['siglip-tiny', 'siglip-odd'] as const;
+export const MODELS = ['siglip-tiny', 'siglip-odd', 'siglip2-tiny'] as const;
 
 export interface Reference {
-  inputs: { pixelValues: { data: Float32Array; shape: number[] }; inputIds: { data: Int32Array; shape: number[] } };
+  inputs: {
+    pixelValues: { data: Float32Array; shape: number[] };
+    inputIds: { data: Int32Array; shape: number[] };
+    /** NaFlex fixtures only. */
+    pixelAttentionMask?: { data: Int32Array; shape: number[] };
+    spatialShapes?: { data: Int32Array; shape: number[] };
+  };
   /** float64 references by HF's names. */
   outputs: Map<string, { data: Float64Array; shape: number[] }>;
 }
@@ -22,9 +28,18 @@ export async function loadReference(model: string): Promise<Reference> {
   const pv = f32.get('pixel_values')!;
   const ids = f32.get('input_ids')!;
   const outputs = new Map<string, { data: Float64Array; shape: number[] }>();
-  for (const [k, v] of f64) outputs.set(k, { data: v.data as Float64Array, shape: v.shape });
+  // Inputs, and NaFlex's resized position table (an intermediate, compared on its own), are not outputs.
+  const INPUTS = ['pixel_values', 'input_ids', 'pixel_attention_mask', 'spatial_shapes', 'vision.position_embeddings_resized'];
+  for (const [k, v] of f64) if (!INPUTS.includes(k)) outputs.set(k, { data: v.data as Float64Array, shape: v.shape });
+  const mask = f32.get('pixel_attention_mask');
+  const spatial = f32.get('spatial_shapes');
   return {
-    inputs: { pixelValues: { data: pv.data as Float32Array, shape: pv.shape }, inputIds: { data: ids.data as Int32Array, shape: ids.shape } },
+    inputs: {
+      pixelValues: { data: pv.data as Float32Array, shape: pv.shape },
+      inputIds: { data: ids.data as Int32Array, shape: ids.shape },
+      ...(mask ? { pixelAttentionMask: { data: mask.data as Int32Array, shape: mask.shape } } : {}),
+      ...(spatial ? { spatialShapes: { data: spatial.data as Int32Array, shape: spatial.shape } } : {}),
+    },
     outputs,
   };
 }

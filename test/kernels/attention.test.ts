@@ -17,19 +17,34 @@ interface Case {
   qBroadcast?: boolean;
 }
 
-async function check(c: Case, config?: AttentionConfig, dtype: 'f32' | 'f16' = 'f32') {
+async function check(c: Case, config?: AttentionConfig, dtype: 'f32' | 'f16' = 'f32', keyLengths?: number[]) {
   const HD = c.H * c.D;
   const qB = c.qBroadcast ? 1 : c.B;
   // Scores of a realistic spread: q·k/√D ~ N(0, 1..4).
   const q = engine.tensor(randn(rng, qB * c.Lq * HD, 1.5), [qB, c.Lq, HD], dtype);
-  const k = engine.tensor(randn(rng, c.B * c.Lk * HD), [c.B, c.Lk, HD], dtype);
-  const v = engine.tensor(randn(rng, c.B * c.Lk * HD), [c.B, c.Lk, HD], dtype);
-  const y = engine.ops.attention(q, k, v, { heads: c.H, config });
+  const kd = randn(rng, c.B * c.Lk * HD);
+  const vd = randn(rng, c.B * c.Lk * HD);
+  // Keys past an item's length are NaN: a kernel that reads one of them into the result fails.
+  if (keyLengths) {
+    for (let b = 0; b < c.B; b++) {
+      kd.fill(NaN, (b * c.Lk + keyLengths[b]!) * HD, (b + 1) * c.Lk * HD);
+      vd.fill(NaN, (b * c.Lk + keyLengths[b]!) * HD, (b + 1) * c.Lk * HD);
+    }
+  }
+  const k = engine.tensor(kd, [c.B, c.Lk, HD], dtype);
+  const v = engine.tensor(vd, [c.B, c.Lk, HD], dtype);
+  const lens = keyLengths ? engine.tensor(Int32Array.from(keyLengths), [c.B], 'i32') : undefined;
+  const y = engine.ops.attention(q, k, v, { heads: c.H, config, keyLengths: lens });
   expect(y.shape).toEqual([c.B, c.Lq, HD]);
   const out = await y.read();
-  const ref = attentionRef(await q.read(), await k.read(), await v.read(), attentionGeometry(q.shape, k.shape, v.shape, c.H));
-  for (const t of [q, k, v, y]) t.dispose();
+  const ref = attentionRef(await q.read(), await k.read(), await v.read(), attentionGeometry(q.shape, k.shape, v.shape, c.H), undefined, keyLengths);
+  for (const t of [q, k, v, y, lens]) t?.dispose();
   return { out, ref };
+}
+
+/** Key lengths for a batch: 1, Lk, and random ones in between. */
+function lengths(B: number, Lk: number): number[] {
+  return Array.from({ length: B }, (_, b) => (b === 0 ? 1 : b === 1 ? Lk : 1 + Math.floor(rng() * Lk)));
 }
 
 const name = (c: Case) => `B${c.B} Lq${c.Lq} Lk${c.Lk} H${c.H} D${c.D}${c.qBroadcast ? ' q broadcast' : ''}`;
@@ -69,6 +84,41 @@ describe('attention vs float64 reference', () => {
         const { out, ref } = await check(c, cfg);
         expectClose(out, ref, TOL.kernelF32, `${JSON.stringify(cfg)} ${name(c)}`);
       }
+    });
+  });
+
+  describe('key lengths (NaFlex padding masked as keys): each item attends to its first keyLengths[b] keys', () => {
+    const masked: Case[] = [
+      { B: 3, Lq: 7, Lk: 7, H: 2, D: 16 },
+      { B: 4, Lq: 65, Lk: 65, H: 3, D: 32 },
+      { B: 3, Lq: 1, Lk: 49, H: 3, D: 32, qBroadcast: true },
+      { B: 2, Lq: 17, Lk: 19, H: 2, D: 72 },
+      { B: 2, Lq: 9, Lk: 11, H: 3, D: 18 },
+    ];
+    for (const c of masked) {
+      test(`default config ${name(c)}`, async () => {
+        const lens = lengths(c.B, c.Lk);
+        const { out, ref } = await check(c, undefined, 'f32', lens);
+        expectClose(out, ref, TOL.kernelF32, `${name(c)} key lengths ${lens}`);
+      });
+    }
+    ATTENTION_CANDIDATES.forEach((cfg) => {
+      test(`variant wgq ${cfg.wgq} kt ${cfg.kt} sharedKV ${cfg.sharedKV}${cfg.quad ? ' quad' : ''}${cfg.sgKV ? ' sgKV' : ''}`, async () => {
+        // Head dim 32 for both: one compile per entry point (lavapipe compiles are most of this test's time).
+        for (const c of [{ B: 3, Lq: 13, Lk: 37, H: 2, D: 32 }, masked[2]!]) {
+          const lens = lengths(c.B, c.Lk);
+          const { out, ref } = await check(c, cfg, 'f32', lens);
+          expectClose(out, ref, TOL.kernelF32, `${JSON.stringify(cfg)} ${name(c)} key lengths ${lens}`);
+        }
+      });
+    });
+
+    test('key lengths of the wrong shape or type are refused', () => {
+      const q = engine.tensor(new Float32Array(2 * 3 * 8), [2, 3, 8]);
+      const bad = engine.tensor(new Float32Array(2), [2]);
+      const short = engine.tensor(new Int32Array(1), [1], 'i32');
+      expect(() => engine.ops.attention(q, q, q, { heads: 2, keyLengths: bad })).toThrow(/key lengths must be \[2\] i32/);
+      expect(() => engine.ops.attention(q, q, q, { heads: 2, keyLengths: short })).toThrow(/key lengths must be \[2\] i32/);
     });
   });
 

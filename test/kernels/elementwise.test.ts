@@ -63,6 +63,24 @@ describe('embedding and patchify', () => {
     }
   });
 
+  test('a table split into pages of rows (a vocabulary over one binding): same as one table, at odd page sizes', async () => {
+    for (const [B, L, V, D, rows] of [[3, 13, 1000, 96, 333], [2, 7, 257, 7, 1], [1, 64, 1536, 64, 767], [2, 5, 10, 3, 9]] as const) {
+      // Every page's first and last id, and random ones.
+      const edges: number[] = [];
+      for (let f = 0; f < V; f += rows) edges.push(f, Math.min(V, f + rows) - 1);
+      const ids = Int32Array.from({ length: B * L }, (_, i) => (i < edges.length ? edges[i]! : randInt(rng, 0, V - 1)));
+      const table = randn(rng, V * D);
+      const pos = randn(rng, L * D);
+      const pages: { table: ReturnType<typeof engine.tensor>; first: number }[] = [];
+      for (let first = 0; first < V; first += rows) {
+        const n = Math.min(rows, V - first);
+        pages.push({ table: engine.tensor(table.subarray(first * D, (first + n) * D), [n, D]), first });
+      }
+      const out = await engine.ops.embedding(engine.tensor(ids, [B, L]), pages, engine.tensor(pos, [L, D])).read();
+      expectClose(out, embeddingRef(ids, table, pos, L, D), TOL.kernelF32, `embedding over ${pages.length} pages of ${rows} rows, B${B} L${L} V${V} D${D}`);
+    }
+  });
+
   test('token ids outside the vocabulary are named', () => {
     expect(() => checkTokenIds([1, 2, 1000], 1000)).toThrow(/input_ids\[2\] = 1000 is outside the vocabulary \(0..999\)/);
     expect(() => checkTokenIds([-1], 10)).toThrow(/input_ids\[0\] = -1/);

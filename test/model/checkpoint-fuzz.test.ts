@@ -103,6 +103,36 @@ describe('config.json fuzz (load + classify)', () => {
   });
 });
 
+// SigLIP 2 NaFlex: its own config fields (num_patches, a Linear patch embedding) and preprocessor fields
+// (patch_size, max_num_patches), through the same load + classify.
+describe('siglip2-naflex-tiny: config.json and preprocessor_config.json fuzz (load + classify)', () => {
+  const dir = join(FIXTURES, 'siglip2-naflex-tiny');
+  const names = ['config.json', 'model.safetensors', 'tokenizer.model', 'tokenizer_config.json', 'special_tokens_map.json', 'preprocessor_config.json'];
+  const files: Record<string, Uint8Array> = Object.fromEntries(names.map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+  const parsed = (f: string) => JSON.parse(new TextDecoder().decode(files[f])) as unknown;
+
+  it('the fixture itself loads and classifies; a non-square num_patches is refused naming the field', async () => {
+    const o = await loadAndClassify(files);
+    expect('scores' in o, String((o as { error?: unknown }).error)).toBe(true);
+    const bad = await loadAndClassify({ ...files, 'config.json': enc(withValue(parsed('config.json'), ['vision_config', 'num_patches'], 60)) });
+    expect((bad as { error: CheckpointError }).error).toBeInstanceOf(CheckpointError);
+    expect((bad as { error: CheckpointError }).error.field).toBe('vision_config.num_patches');
+  });
+
+  for (const file of ['config.json', 'preprocessor_config.json']) {
+    it(`every mutated field of ${file}: finite scores or a typed error naming it`, async () => {
+      const obj = parsed(file);
+      const paths = leafPaths(obj).filter((p) => !p.includes('architectures'));
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...paths), fc.option(HOSTILE_VALUES, { nil: undefined }), async (path, value) => {
+          expectResultOrTypedError(await loadAndClassify({ ...files, [file]: enc(withValue(obj, path, value)) }), file);
+        }),
+        fuzzParams(`naflex ${file} fuzz`, 40, 20_000),
+      );
+    });
+  }
+});
+
 describe('preprocessor_config.json fuzz (load + classify)', () => {
   const pre = json('preprocessor_config.json');
   const paths = leafPaths(pre);

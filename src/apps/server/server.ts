@@ -15,7 +15,8 @@ import { InputError, NonFiniteOutputError } from '../../model/errors.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SiglipModel } from '../../model/siglip-model.js';
+import { SiglipModel } from '../../model/siglip-model.js';
+import { processorSpec, stackPreprocessed, type PreprocessedImages } from '../../model/image-inputs.js';
 import { DynamicBatcher, QueueFullError } from '../batcher.js';
 import { IndexReader } from '../index-reader.js';
 import { PreprocessPool } from '../preprocess-pool.js';
@@ -70,7 +71,7 @@ function float32Base64(v: Float32Array): string {
 export class EmbeddingServer {
   private readonly server: Server;
   private readonly text: DynamicBatcher<Int32Array, Float32Array>;
-  private readonly vision: DynamicBatcher<Float32Array, Float32Array>;
+  private readonly vision: DynamicBatcher<PreprocessedImages, Float32Array>;
   private readonly pool: PreprocessPool;
   private readonly metrics: ServerMetrics;
   private readonly o: Required<Omit<ServerOptions, 'apiKey' | 'workers' | 'workerUrl' | 'index' | 'log'>> & ServerOptions;
@@ -116,7 +117,7 @@ export class EmbeddingServer {
     const batch = { maxBatch: this.o.maxBatch, maxWaitMs: this.o.maxWaitMs };
     this.text = new DynamicBatcher((rows) => this.embedTextRows(rows), { ...batch, onBatch: onBatch('text') });
     this.vision = new DynamicBatcher((rows) => this.embedPixelRows(rows), { ...batch, onBatch: onBatch('vision') });
-    this.pool = new PreprocessPool(model.imageProcessor.config, { workers: opts.workers, workerUrl: opts.workerUrl });
+    this.pool = new PreprocessPool(processorSpec(model.imageProcessor), { workers: opts.workers, workerUrl: opts.workerUrl });
     // The whole request must arrive within the request timeout (slow senders hold no slot for ever).
     const requestTimeout = Math.max(this.o.timeoutMs, 5000);
     this.server = createServer({ requestTimeout, headersTimeout: Math.min(30_000, requestTimeout), keepAliveTimeout: 5000 }, (req, res) => {
@@ -184,12 +185,9 @@ export class EmbeddingServer {
     return rows.map((_, i) => e.slice(i * D, (i + 1) * D));
   }
 
-  private async embedPixelRows(rows: Float32Array[]): Promise<Float32Array[]> {
-    const { height: H, width: W } = this.model.imageProcessor.size;
-    const n = 3 * H * W;
-    const px = new Float32Array(rows.length * n);
-    rows.forEach((r, i) => px.set(r, i * n));
-    const out = await this.model.forward({ pixelValues: { data: px, shape: [rows.length, 3, H, W] } });
+  /** One pass over images preprocessed apart (each with its NaFlex mask and grid where the model has them). */
+  private async embedPixelRows(rows: PreprocessedImages[]): Promise<Float32Array[]> {
+    const out = await this.model.forward(SiglipModel.imageInputs(stackPreprocessed(rows)));
     const D = this.model.embedDim;
     const e = out.image_embeds!.data;
     return rows.map((_, i) => e.slice(i * D, (i + 1) * D));
@@ -213,7 +211,7 @@ export class EmbeddingServer {
     }
   }
 
-  private async imagePixels(image: Uint8Array | URL, param: string, signal: AbortSignal): Promise<Float32Array> {
+  private async imagePixels(image: Uint8Array | URL, param: string, signal: AbortSignal): Promise<PreprocessedImages> {
     this.decoding++;
     try {
       const bytes = image instanceof URL ? await fetchImage(image, this.o.maxImageBytes, Math.min(this.o.timeoutMs, 30_000), param, signal) : image;
@@ -222,7 +220,7 @@ export class EmbeddingServer {
         if (r.inputFault) throw bad(`${param}: ${r.error}`, param, 'invalid_image');
         throw new Error(`${param}: ${r.error}`);
       }
-      return r.pixels;
+      return r.images;
     } finally {
       this.decoding--;
     }

@@ -104,8 +104,8 @@ export function parsePreprocessorConfig(json: Partial<PreprocessorConfig> | Reco
   };
 }
 
-/** value(c, v) for v = 0..255, c = channel: the exact float32 numpy produces. */
-function buildTables(cfg: PreprocessorConfig): Float32Array[] {
+/** value(c, v) for v = 0..255, c = channel: the exact float32 numpy produces (also Siglip2ImageProcessor's). */
+export function buildTables(cfg: Pick<PreprocessorConfig, 'do_rescale' | 'rescale_factor' | 'do_normalize' | 'image_mean' | 'image_std'>): Float32Array[] {
   return [0, 1, 2].map((c) => {
     const t = new Float32Array(256);
     const mean = Math.fround(cfg.image_mean[c]);

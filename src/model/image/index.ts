@@ -16,3 +16,11 @@ export {
   SIGLIP_DEFAULTS,
   type PreprocessorConfig,
 } from './image-processor.js';
+export {
+  Siglip2ImageProcessor,
+  parseSiglip2PreprocessorConfig,
+  sizeForMaxNumPatches,
+  MAX_NUM_PATCHES_LIMIT,
+  type NaflexInputs,
+  type Siglip2PreprocessorConfig,
+} from './siglip2-image-processor.js';

@@ -24,9 +24,29 @@ export interface VocabLookup {
   distinctPieces(): number;
 }
 
+/** What a tokenizer class does with special tokens its config leaves out or gives as plain strings. */
+export interface SpecialTokenDefaults {
+  /** The class, for messages ("SiglipTokenizer needs an eos_token"). */
+  className: string;
+  /** Default contents of the special tokens (the class's __init__ defaults). */
+  tokens: Partial<Record<(typeof SPECIAL_ATTRS)[number], string>>;
+  /** Attributes whose plain-string values become AddedToken(lstrip=True, rstrip=True, normalized=False). */
+  wrapped: ReadonlySet<string>;
+}
+
 /** SiglipTokenizer's own defaults: strings become AddedToken(lstrip=True, rstrip=True, normalized=False). */
-const SIGLIP_DEFAULTS: Partial<Record<(typeof SPECIAL_ATTRS)[number], string>> = { eosToken: '</s>', unkToken: '<unk>', padToken: '</s>' };
-const SIGLIP_WRAPPED = new Set(['eosToken', 'unkToken', 'padToken']);
+export const SIGLIP_SPECIALS: SpecialTokenDefaults = {
+  className: 'SiglipTokenizer',
+  tokens: { eosToken: '</s>', unkToken: '<unk>', padToken: '</s>' },
+  wrapped: new Set(['eosToken', 'unkToken', 'padToken']),
+};
+
+/** GemmaTokenizer's (SigLIP 2): <bos>, <eos>, <unk>, <pad>, as AddedToken(normalized=False, special=True). */
+export const GEMMA_SPECIALS: SpecialTokenDefaults = {
+  className: 'GemmaTokenizer',
+  tokens: { bosToken: '<bos>', eosToken: '<eos>', unkToken: '<unk>', padToken: '<pad>' },
+  wrapped: new Set(),
+};
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
@@ -35,11 +55,11 @@ export class AddedTokens {
   readonly byContent = new Map<string, AddedToken>();
   /** all_special_tokens, in SPECIAL_TOKENS_ATTRIBUTES order. */
   readonly specialTokens: string[] = [];
-  readonly special: Record<'eos' | 'unk' | 'pad', AddedToken>;
+  readonly special: Record<'eos' | 'unk' | 'pad', AddedToken> & { bos?: AddedToken };
   private readonly protect: RegExp | null;
   private readonly byLength: string[];
 
-  constructor(cfg: SiglipTokenizerConfig, vocab: VocabLookup, where: string) {
+  constructor(cfg: SiglipTokenizerConfig, vocab: VocabLookup, where: string, defaults: SpecialTokenDefaults = SIGLIP_SPECIALS) {
     const order: AddedToken[] = [];
     const put = (t: AddedToken) => {
       if (!this.byContent.has(t.content)) order.push(t);
@@ -61,11 +81,11 @@ export class AddedTokens {
     const specials: AddedTokenSpec[] = [];
     const names: Partial<Record<string, AddedTokenSpec>> = {};
     for (const attr of SPECIAL_ATTRS) {
-      const v = cfg[attr] === undefined ? SIGLIP_DEFAULTS[attr] : cfg[attr];
+      const v = cfg[attr] === undefined ? defaults.tokens[attr] : cfg[attr];
       if (v === null || v === undefined) continue;
       const spec: AddedTokenSpec =
         typeof v === 'string'
-          ? SIGLIP_WRAPPED.has(attr)
+          ? defaults.wrapped.has(attr)
             ? { content: v, lstrip: true, rstrip: true, normalized: false, special: true }
             : { content: v, normalized: false, special: true }
           : { ...v, special: true };
@@ -89,13 +109,14 @@ export class AddedTokens {
       if (t.id < 0) throw new Error(`${where}: added token "${t.content}" has no id`);
     }
     for (const attr of ['eos', 'unk', 'pad'] as const) {
-      if (!names[`${attr}Token`]) throw new Error(`${where}: SiglipTokenizer needs a ${attr}_token`);
+      if (!names[`${attr}Token`]) throw new Error(`${where}: ${defaults.className} needs a ${attr}_token`);
     }
     this.special = {
       eos: this.byContent.get(names.eosToken!.content)!,
       unk: this.byContent.get(names.unkToken!.content)!,
       pad: this.byContent.get(names.padToken!.content)!,
     };
+    if (names.bosToken) this.special.bos = this.byContent.get(names.bosToken.content);
     const protect = [...this.specialTokens, ...order.filter((t) => !t.special && t.normalized).map((t) => t.content)];
     const alts = protect.filter((s) => s !== '').map(escapeRe);
     this.protect = alts.length ? new RegExp(alts.join('|'), 'gu') : null;

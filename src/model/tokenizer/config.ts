@@ -20,6 +20,9 @@ export interface SiglipTokenizerConfig {
   doLowerCase?: boolean;
   /** tokenizer_config's model_max_length (default 64). */
   modelMaxLength?: number;
+  /** GemmaTokenizer: add_bos_token / add_eos_token (SigLIP 2's checkpoints say false / true). */
+  addBosToken?: boolean;
+  addEosToken?: boolean;
   bosToken?: string | AddedTokenSpec | null;
   eosToken?: string | AddedTokenSpec | null;
   unkToken?: string | AddedTokenSpec | null;
@@ -76,6 +79,8 @@ export function configFromHfFiles(tokenizerConfig: unknown, specialTokensMap: un
   const sm: Json = isObj(specialTokensMap) ? specialTokensMap : {};
   const cfg: SiglipTokenizerConfig = {};
   if (typeof tc.do_lower_case === 'boolean') cfg.doLowerCase = tc.do_lower_case;
+  if (typeof tc.add_bos_token === 'boolean') cfg.addBosToken = tc.add_bos_token;
+  if (typeof tc.add_eos_token === 'boolean') cfg.addEosToken = tc.add_eos_token;
   if (typeof tc.model_max_length === 'number' && tc.model_max_length > 0 && tc.model_max_length < NO_LIMIT) {
     cfg.modelMaxLength = Math.floor(tc.model_max_length);
   }

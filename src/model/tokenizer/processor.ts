@@ -1,10 +1,11 @@
 /**
- * The part of SentencePieceProcessor that SiglipTokenizer uses: `encode(text, out_type=str)`, `piece_to_id`,
+ * The part of SentencePieceProcessor that SiglipTokenizer and GemmaTokenizer use: `encode(text, out_type=str)`, `piece_to_id`,
  * `get_piece_size`. Built from a parsed ModelProto (or the equivalent data from a tokenizer.json).
  */
 import { SentencePieceNormalizer } from './normalizer.js';
-import { binaryString, PieceType, type SentencePieceModel } from './sentencepiece-model.js';
-import { UnigramModel } from './unigram.js';
+import { binaryString, MODEL_TYPE_BPE, PieceType, type SentencePieceModel } from './sentencepiece-model.js';
+import { BpeModel } from './bpe.js';
+import { UnigramModel, type PieceModel } from './unigram.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -22,11 +23,12 @@ export function toBinary(s: string): string {
 }
 
 export class SentencePieceProcessor {
-  readonly model: UnigramModel;
+  /** Unigram (SigLIP's spiece.model) or BPE (Gemma's tokenizer.model / tokenizer.json), as the model says. */
+  readonly model: PieceModel;
   readonly normalizer: SentencePieceNormalizer;
 
   constructor(spm: SentencePieceModel, where: string) {
-    this.model = new UnigramModel(spm);
+    this.model = spm.trainer.modelType === MODEL_TYPE_BPE ? new BpeModel(spm, where) : new UnigramModel(spm);
     const userDefined = spm.pieces.filter((_, i) => spm.types[i] === PieceType.USER_DEFINED);
     this.normalizer = new SentencePieceNormalizer(spm.normalizer, spm.trainer.treatWhitespaceAsSuffix, userDefined, where);
   }

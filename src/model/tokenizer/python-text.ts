@@ -43,3 +43,18 @@ export function pyLowerPerChar(s: string): string {
   for (const ch of lowered) out += NEWER_CASED.test(ch) ? ch : ch.toLowerCase();
   return out;
 }
+
+/**
+ * Python's `s.lower()` on the whole string (so with the final-sigma rule, as JS `toLowerCase()` has it too), leaving
+ * alone the letters Python's Unicode tables do not case yet.
+ */
+export function pyLower(s: string): string {
+  if (!NEWER_CASED.test(s)) return s.toLowerCase();
+  let out = '';
+  let run = '';
+  for (const ch of s) {
+    if (NEWER_CASED.test(ch)) (out += run.toLowerCase() + ch), (run = '');
+    else run += ch;
+  }
+  return out + run.toLowerCase();
+}

@@ -10,6 +10,8 @@ export const PieceType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, U
 export type PieceType = (typeof PieceType)[keyof typeof PieceType];
 
 export const MODEL_TYPE_NAMES: Record<number, string> = { 1: 'UNIGRAM', 2: 'BPE', 3: 'WORD', 4: 'CHAR' };
+export const MODEL_TYPE_UNIGRAM = 1;
+export const MODEL_TYPE_BPE = 2;
 
 export interface SentencePieceModel {
   /** UTF-8 bytes of each piece, by id. */
@@ -23,6 +25,11 @@ export interface SentencePieceModel {
     treatWhitespaceAsSuffix: boolean;
   };
   normalizer: NormalizerSpec;
+  /**
+   * BPE from a tokenizer.json: its merges in rank order (pieces as text), which then decide the merge order
+   * instead of the pieces' scores (tokenizers' BPE rather than SentencePiece's; see bpe.ts).
+   */
+  merges?: [string, string][];
   /** Pieces as binary strings, computed once (see pieceKeys). */
   keys?: string[];
 }
@@ -38,7 +45,7 @@ export interface NormalizerSpec {
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-export function parseSentencePieceModel(bytes: Uint8Array, fileName = 'spiece.model'): SentencePieceModel {
+export function parseSentencePieceModel(bytes: Uint8Array, fileName = 'spiece.model', modelTypes?: readonly number[]): SentencePieceModel {
   if (bytes.byteLength === 0) throw new Error(`${fileName}: empty file, not a SentencePiece model`);
   const r = new WireReader(bytes, fileName, 'ModelProto');
   const pieces: Uint8Array[] = [];
@@ -117,16 +124,21 @@ export function parseSentencePieceModel(bytes: Uint8Array, fileName = 'spiece.mo
     trainer,
     normalizer,
   };
-  validateModel(model, fileName);
+  validateModel(model, fileName, modelTypes);
   return model;
 }
 
-/** The checks SentencePiece's model loading does, with messages that name the file. */
-export function validateModel(model: SentencePieceModel, fileName: string): void {
+/**
+ * The checks SentencePiece's model loading does, with messages that name the file. `types` lists the model types
+ * the caller can run (SigLIP's tokenizer: UNIGRAM; Gemma's: BPE).
+ */
+export function validateModel(model: SentencePieceModel, fileName: string, types: readonly number[] = [MODEL_TYPE_UNIGRAM, MODEL_TYPE_BPE]): void {
   const { modelType } = model.trainer;
-  if (modelType !== 1) {
+  if (!types.includes(modelType)) {
     const name = MODEL_TYPE_NAMES[modelType] ?? `unknown type ${modelType}`;
-    throw new Error(`${fileName}: SentencePiece model type ${name} is not supported; SigLIP needs a UNIGRAM model`);
+    const want = types.map((t) => MODEL_TYPE_NAMES[t]).join(' or ');
+    const who = types.length === 1 && types[0] === MODEL_TYPE_UNIGRAM ? 'SigLIP (v1) needs' : types.length === 1 ? 'the Gemma tokenizer (SigLIP 2) needs' : 'this engine runs';
+    throw new Error(`${fileName}: SentencePiece model type ${name} is not supported; ${who} a ${want} model`);
   }
   const seen = new Set<string>();
   const keys = pieceKeys(model);

@@ -14,7 +14,7 @@ import { AddedTokens, type VocabLookup } from './added-tokens.js';
 import { configFromHfFiles, type SiglipTokenizerConfig } from './config.js';
 import { fromBinary, SentencePieceProcessor, toBinary } from './processor.js';
 import { canonicalizeText } from './python-text.js';
-import { parseSentencePieceModel, type SentencePieceModel } from './sentencepiece-model.js';
+import { MODEL_TYPE_UNIGRAM, parseSentencePieceModel, type SentencePieceModel } from './sentencepiece-model.js';
 import { sentencePieceModelFromTokenizerJson } from './tokenizer-json.js';
 import { readJson, type FileSource } from '../source.js';
 import { parsingFile } from '../errors.js';
@@ -25,13 +25,15 @@ const SPIECE_UNDERLINE = '\u2581';
 const DEFAULT_MAX_LENGTH = 64;
 
 export class SiglipTokenizer {
+  readonly kind = 'siglip' as const;
   readonly vocabSize: number;
   readonly padId: number;
   readonly eosId: number;
   readonly unkId: number;
   /** Default sequence length of `call` (tokenizer_config's model_max_length, else 64). */
   maxLength: number;
-  readonly doLowerCase: boolean;
+  /** Lower-case before tokenizing (tokenizer_config's do_lower_case, default true); may be changed. */
+  lowerCase: boolean;
   private readonly sp: SentencePieceProcessor;
   private readonly added: AddedTokens;
   private readonly unkToken: string;
@@ -41,7 +43,7 @@ export class SiglipTokenizer {
     // transformers' get_spm_processor merges normalizer_spec.add_dummy_prefix = False into the model.
     this.sp = new SentencePieceProcessor({ ...model, normalizer: { ...model.normalizer, addDummyPrefix: false } }, where);
     this.vocabSize = this.sp.pieceSize;
-    this.doLowerCase = config.doLowerCase ?? true;
+    this.lowerCase = config.doLowerCase ?? true;
     this.maxLength = config.modelMaxLength ?? DEFAULT_MAX_LENGTH;
     // get_vocab() of transformers: every piece once (pieces are unique, parseSentencePieceModel checks it).
     const lookup: VocabLookup = { exactId: (p) => this.sp.model.exactId(toBinary(p)), distinctPieces: () => this.vocabSize };
@@ -53,9 +55,14 @@ export class SiglipTokenizer {
     this.unkTokenLength = this.sp.encodeBinary(this.unkToken).length;
   }
 
+  /** tokenizer_config's name for `lowerCase`. */
+  get doLowerCase(): boolean {
+    return this.lowerCase;
+  }
+
   /** From the bytes of a `spiece.model` (SentencePiece ModelProto). */
   static fromSentencePiece(bytes: Uint8Array, config: SiglipTokenizerConfig = {}, fileName = 'spiece.model'): SiglipTokenizer {
-    return new SiglipTokenizer(parseSentencePieceModel(bytes, fileName), config, fileName);
+    return new SiglipTokenizer(parseSentencePieceModel(bytes, fileName, [MODEL_TYPE_UNIGRAM]), config, fileName);
   }
 
   /** From a parsed Hugging Face `tokenizer.json` with a Unigram model; same ids as the equivalent spiece.model. */
@@ -65,7 +72,7 @@ export class SiglipTokenizer {
   }
 
   /** Reads spiece.model (or else tokenizer.json) plus tokenizer_config.json / special_tokens_map.json if present. */
-  static async fromSource(source: FileSource, opts: { maxLength?: number } = {}): Promise<SiglipTokenizer> {
+  static async fromSource(source: FileSource, opts: { maxLength?: number; lowerCase?: boolean } = {}): Promise<SiglipTokenizer> {
     const [tc, sm] = await Promise.all(
       ['tokenizer_config.json', 'special_tokens_map.json'].map(async (f) => ((await source.has(f)) ? readJson(source, f) : undefined)),
     );
@@ -84,6 +91,7 @@ export class SiglipTokenizer {
       throw new Error(`${source.description}: no tokenizer found (neither spiece.model nor tokenizer.json)`);
     }
     if (opts.maxLength !== undefined) tok.maxLength = opts.maxLength;
+    if (opts.lowerCase !== undefined) tok.lowerCase = opts.lowerCase;
     return tok;
   }
 
@@ -97,7 +105,7 @@ export class SiglipTokenizer {
   /** The tokens transformers' `tokenizer.tokenize(text)` returns (no </s>). */
   tokenize(text: string): string[] {
     let t = SPIECE_UNDERLINE + text.replaceAll(SPIECE_UNDERLINE, ' ');
-    if (this.doLowerCase) t = this.added.lowerCase(t);
+    if (this.lowerCase) t = this.added.lowerCase(t);
     const tokens: string[] = [];
     for (const part of this.added.split(t)) {
       if (part.added) tokens.push(part.text);

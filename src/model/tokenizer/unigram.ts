@@ -18,7 +18,18 @@ export interface EncodedPiece {
   id: number;
 }
 
-export class UnigramModel {
+/** What SentencePieceProcessor needs of a segmentation model (unigram here, BPE in bpe.ts). */
+export interface PieceModel {
+  readonly unkId: number;
+  readonly size: number;
+  pieceToId(piece: string): number;
+  exactId(piece: string): number | undefined;
+  piece(id: number): string;
+  encode(text: string): EncodedPiece[];
+  postprocess(pieces: EncodedPiece[]): EncodedPiece[];
+}
+
+export class UnigramModel implements PieceModel {
   readonly unkId: number;
   readonly byteFallback: boolean;
   readonly size: number;
