@@ -11,17 +11,21 @@
 //
 // Why (napkin math, per 4 k and lane, for TM·TN = 256 accumulators): a lane multiply-adds 4·TM·TN pairs from
 // 4·(TM/SC + TN/SR) loaded elements: regsg 16×16 (SR 1, SC 8) loads 72 for 1024, SR 2 × SC 4 at 16×16 loads 48 —
-// 1.5× fewer. On CPU drivers (lavapipe) each per-lane element loaded costs a bounds check, a scalar load and an
-// insert (~8 instructions per lane) while a shuffle is one permute for all 8 lanes; on GPUs it is register
-// blocking across the lanes of a warp, with every element of the subgroup's A and B tiles read once.
+// 1.5× fewer. On CPU drivers (lavapipe) each element a lane loads is a bounds check, a scalar load and an insert
+// (10–20 instructions per lane in the generated code) while a shuffle is one permute for all 8 lanes; on GPUs it is
+// register blocking across the lanes of a warp, with every element of the subgroup's A and B tiles read once.
 //
-// The four products of a k-step are summed before they reach the accumulator (acc += a.x·b0 + … + a.w·b3): the
-// accumulators are the only values carried from one k-step to the next, and each is written once per step. On
-// lavapipe every write to a loop-carried array is a masked blend (3 µops on Intel cores, 1 on AMD's), so writing
-// once per four multiply-adds instead of once per multiply-add is what closes most of the gap between the two.
+// The products of a k-step are summed before they reach the accumulator (acc += a.x·b0 + … + a.w·b3 with B as
+// [K, N], acc += dot(a, b) with B as [N, K]): the accumulators are the only values carried from one k-step to the
+// next, and each is written once per step. On lavapipe a loop-carried value is blended with the execution mask
+// each time it is written (a vblendvps), so one write per four multiply-adds instead of one per multiply-add
+// matters there; on GPUs it is the same arithmetic.
+// Every array below is indexed by its loop's own counter (2-D arrays rather than computed flat indices): that is
+// what lets compilers unroll the k-step completely and keep the tile in registers. The epilogue reads a copy of the
+// accumulators, so that they are never indexed by a value only known at run time.
 //
-// Defines: TM, TN (multiples of 4; TN a multiple of SR and, with B as [K, N], TN/4 of … see matmul.ts: configFits),
-// SR, SC (SR·SC = the adapter's fixed subgroup size), TRANS_B, VEC_A, VEC_B, HAS_BIAS, HAS_RES, ACT.
+// Defines: TM (a multiple of SC), TN (a multiple of 4 and of SR), SR, SC (SR·SC = the adapter's fixed subgroup
+// size; one subgroup per workgroup), TRANS_B, VEC_A, VEC_B, HAS_BIAS, HAS_RES, ACT.
 // Bindings, loaders and the epilogue: matmul-common.wgsl (prepended by src/kernels/matmul.ts).
 
 const SG = SR * SC;
@@ -113,8 +117,7 @@ fn main_sg2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation
 #endif
   }
 
-  // The epilogue walks the tile with loops it may keep (they hold the activation): a copy for it to index, so that
-  // acc itself is only ever indexed by constants once the k-step is unrolled (registers, not memory).
+  // The epilogue's loops may stay loops (each store carries the activation): they index a copy.
   let res = acc;
   for (var i = 0u; i < TM; i++) {
     let row = row0 + lr * TM + i;
