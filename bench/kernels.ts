@@ -2,7 +2,7 @@
  * Kernel benchmarks at SigLIP-large's real shapes, against the adapter's measured ceilings. On CPU adapters the
  * largest shapes would take minutes per repeat; they are skipped (and said so) unless `full` is set.
  */
-import { attentionCall, type AttentionGeometry } from '../src/kernels/attention.js';
+import { attentionCall, attentionPlan, type AttentionGeometry } from '../src/kernels/attention.js';
 import { elementwiseCall } from '../src/kernels/elementwise.js';
 import { layerNormCall } from '../src/kernels/layernorm.js';
 import { matmulCall, matmulGeometry, NAIVE_MATMUL, type MatmulConfig } from '../src/kernels/matmul.js';
@@ -33,8 +33,11 @@ interface Case {
   shape: string;
   flops: number;
   bytes: number;
-  /** The call, and for the tuned kernels the variant it runs (reported beside the time). */
-  make: (engine: Engine, dtype: 'f32' | 'f16', keep: Tensor[]) => KernelCall & { variant?: object };
+  /**
+   * The call, and for the tuned kernels the variant it runs (reported beside the time) and, where the variant asks
+   * for something this shape or adapter does not allow, the slower path taken instead.
+   */
+  make: (engine: Engine, dtype: 'f32' | 'f16', keep: Tensor[]) => KernelCall & { variant?: object; fallbacks?: string[] };
   /** Compute-bound (fma ceiling) or memory-bound (copy ceiling). */
   bound: 'fma' | 'copy';
   matmulConfig?: MatmulConfig;
@@ -81,7 +84,9 @@ function attentionCase(B: number, L: number, H: number, D: number): Case {
       const out = tensor(engine, [B, L, HD], dtype, keep);
       const view = (j: number) => ({ offset: j * HD, row: 3 * HD, batch: L * 3 * HD });
       const g: AttentionGeometry = { B, Lq: L, Lk: L, H, D, q: view(0), k: view(1), v: view(2), scale: 1 / Math.sqrt(D) };
-      return attentionCall(engine.context, qkv, qkv, qkv, out, g, attentionConfigFor(engine, { L, D }));
+      const config = attentionConfigFor(engine, { L, D });
+      const plan = attentionPlan(engine.context, g, config);
+      return { ...attentionCall(engine.context, qkv, qkv, qkv, out, g, config), variant: config, fallbacks: plan.fallbacks };
     },
   };
 }
@@ -157,6 +162,7 @@ export async function benchKernels(engine: Engine, ceilings: Ceilings, opts: Ker
       }
       rec.intensity = round(c.flops / ((c.bytes / 4) * esize), 2);
       if (call.variant) rec.variant = call.variant;
+      if (call.fallbacks?.length) rec.fallback = call.fallbacks.join('; ');
       records.push(rec);
     } finally {
       for (const t of keep) t.dispose();
