@@ -26,7 +26,7 @@ import { tuningStore, type CandidateResult, type ClassRecord, type TuningRecord 
 export type { CandidateResult, ClassRecord, TuningRecord } from './tuning-store.js';
 
 /** Bump when kernels change in a way that invalidates cached choices. */
-export const TUNING_VERSION = 7;
+export const TUNING_VERSION = 8;
 
 /** The shapes a model runs, from which the shape classes to tune are taken (src/model: tuningShapes). */
 export interface TuningShapes {
