@@ -66,27 +66,31 @@ async function main(): Promise<void> {
   let rows: number[];
   try {
     if (kind === 'matmul') {
+      // A config may carry "weights": "kn" | "nk" (B as [K, N] or [N, K]) to compare layouts in the same rounds.
       const [M, N, K] = shape as [number, number, number];
-      const nk = rest[0] === 'nk';
-      const configs: MatmulConfig[] = rest[1] === 'tuner' ? matmulCandidates(engine, 'f32') : JSON.parse(rest[1] ?? '[]');
+      const layout = rest[0] === 'nk' ? 'nk' : 'kn';
+      const configs: Array<MatmulConfig & { weights?: 'kn' | 'nk' }> = rest[1] === 'tuner' ? matmulCandidates(engine, 'f32') : JSON.parse(rest[1] ?? '[]');
       const ha = patterned(M * K, 1);
-      const hw = patterned(N * K, 2, 1 / Math.sqrt(K));
+      const hw = patterned(N * K, 2, 1 / Math.sqrt(K)); // the weights as [N, K]; their [K, N] transpose below
+      const hwT = new Float32Array(N * K);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) hwT[k * N + n] = hw[n * K + k]!;
       const a = engine.tensor(ha, [M, K]);
-      const w = engine.tensor(hw, nk ? [N, K] : [K, N]);
-      keep.push(a, w);
-      const { g } = matmulGeometry([M, K], w.shape, nk);
+      const w = { nk: engine.tensor(hw, [N, K]), kn: engine.tensor(hwT, [K, N]) };
+      keep.push(a, w.nk, w.kn);
       rows = [0, 1, 7, 8, Math.floor(M / 2), M - 2, M - 1].filter((r, i, xs) => r >= 0 && xs.indexOf(r) === i);
       ref = new Float64Array(M * N);
       for (const m of rows) for (let n = 0; n < N; n++) {
         let s = 0;
-        for (let k = 0; k < K; k++) s += ha[m * K + k]! * (nk ? hw[n * K + k]! : hw[k * N + n]!);
+        for (let k = 0; k < K; k++) s += ha[m * K + k]! * hw[n * K + k]!;
         ref[m * N + n] = s;
       }
       width = N;
-      for (const config of configs) {
+      for (const { weights, ...config } of configs) {
+        const l = weights ?? layout;
         const out = engine.empty([M, N]);
         keep.push(out);
-        variants.push({ label: JSON.stringify(config), call: matmulCall(engine.context, { a, b: w, out, geometry: g, config }), out });
+        const { g } = matmulGeometry([M, K], w[l].shape, l === 'nk');
+        variants.push({ label: `${l} ${JSON.stringify(config)}`, call: matmulCall(engine.context, { a, b: w[l], out, geometry: g, config }), out });
       }
     } else if (kind === 'attention') {
       // Several shapes (';' between them) run in the same rounds: per-FLOP comparisons across head dims.
