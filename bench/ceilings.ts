@@ -14,17 +14,19 @@ import { timeCalls } from './timing.js';
 export interface Ceilings {
   fma: Record<string, number>;
   copy: Record<string, number>;
+  /** The FMA probe that measured `fma` (per dtype), to run again beside a kernel: bench/kernels.ts. */
+  fmaProbe?: Record<string, { invocations: number; iters: number; unroll: number }>;
 }
 
 export async function measureCeilings(engine: Engine, opts: { reps?: number } = {}): Promise<{ records: BenchRecord[]; ceilings: Ceilings }> {
   const records: BenchRecord[] = [];
-  const ceilings: Ceilings = { fma: {}, copy: {} };
+  const ceilings: Ceilings = { fma: {}, copy: {}, fmaProbe: {} };
   const dtypes = engine.hasF16 ? (['f32', 'f16'] as const) : (['f32'] as const);
   for (const dtype of dtypes) {
     const dst = engine.empty([(1 << 22) * 4], dtype);
     const src = engine.empty([4], dtype);
     try {
-      let best: { rec: BenchRecord; gflops: number } | null = null;
+      let best: { rec: BenchRecord; gflops: number; probe: { invocations: number; iters: number; unroll: number } } | null = null;
       for (const unroll of [1, 2, 4, 8]) {
         let invocations = 1 << 14;
         let iters = 64 / unroll;
@@ -42,10 +44,11 @@ export async function measureCeilings(engine: Engine, opts: { reps?: number } = 
             kind: 'ceiling', name: `fma_${dtype}`, shape: `${invocations} inv x ${iters} it x ${unroll}`, dtype, adapter: engine.info.name,
             ...t, median_ms: round(t.median_ms), gflops: round(gflops, 2), unroll,
           };
-          best = { rec, gflops };
+          best = { rec, gflops, probe: { invocations, iters, unroll } };
         }
       }
       ceilings.fma[dtype] = best!.gflops;
+      ceilings.fmaProbe![dtype] = best!.probe;
       records.push(best!.rec);
     } finally {
       dst.dispose();

@@ -2,7 +2,8 @@
  * Kernel benchmarks at SigLIP-large's real shapes, against the adapter's measured ceilings. On CPU adapters the
  * largest shapes would take minutes per repeat; they are skipped (and said so) unless `full` is set.
  */
-import { attentionCall, type AttentionGeometry } from '../src/kernels/attention.js';
+import { attentionCall, attentionPlan, type AttentionGeometry } from '../src/kernels/attention.js';
+import { fmaCall } from '../src/kernels/ceilings.js';
 import { elementwiseCall } from '../src/kernels/elementwise.js';
 import { layerNormCall } from '../src/kernels/layernorm.js';
 import { matmulCall, matmulGeometry, NAIVE_MATMUL, type MatmulConfig } from '../src/kernels/matmul.js';
@@ -12,7 +13,7 @@ import type { KernelCall } from '../src/runtime/kernel.js';
 import type { Tensor } from '../src/runtime/tensor.js';
 import type { Ceilings } from './ceilings.js';
 import { round, type BenchRecord } from './records.js';
-import { timeCalls } from './timing.js';
+import { median, PreparedCalls, timeCalls } from './timing.js';
 
 export interface KernelBenchOptions {
   dtype: 'f32' | 'f16';
@@ -33,8 +34,11 @@ interface Case {
   shape: string;
   flops: number;
   bytes: number;
-  /** The call, and for the tuned kernels the variant it runs (reported beside the time). */
-  make: (engine: Engine, dtype: 'f32' | 'f16', keep: Tensor[]) => KernelCall & { variant?: object };
+  /**
+   * The call, and for the tuned kernels the variant it runs (reported beside the time) and, where the variant asks
+   * for something this shape or adapter does not allow, the slower path taken instead.
+   */
+  make: (engine: Engine, dtype: 'f32' | 'f16', keep: Tensor[]) => KernelCall & { variant?: object; fallbacks?: string[] };
   /** Compute-bound (fma ceiling) or memory-bound (copy ceiling). */
   bound: 'fma' | 'copy';
   matmulConfig?: MatmulConfig;
@@ -81,7 +85,9 @@ function attentionCase(B: number, L: number, H: number, D: number): Case {
       const out = tensor(engine, [B, L, HD], dtype, keep);
       const view = (j: number) => ({ offset: j * HD, row: 3 * HD, batch: L * 3 * HD });
       const g: AttentionGeometry = { B, Lq: L, Lk: L, H, D, q: view(0), k: view(1), v: view(2), scale: 1 / Math.sqrt(D) };
-      return attentionCall(engine.context, qkv, qkv, qkv, out, g, attentionConfigFor(engine, { L, D }));
+      const config = attentionConfigFor(engine, { L, D });
+      const plan = attentionPlan(engine.context, g, config);
+      return { ...attentionCall(engine.context, qkv, qkv, qkv, out, g, config), variant: config, fallbacks: plan.fallbacks };
     },
   };
 }
@@ -142,12 +148,51 @@ export async function benchKernels(engine: Engine, ceilings: Ceilings, opts: Ker
     try {
       const call = c.make(engine, opts.dtype, keep);
       const big = engine.info.isCpu && c.flops > 4e9;
-      const t = await timeCalls(engine, [call], { warmup: big ? 1 : 2, reps: opts.reps ?? (big ? 3 : 7) });
+      const reps = opts.reps ?? (big ? 3 : 7);
+      const probe = c.bound === 'fma' && engine.info.isCpu ? ceilings.fmaProbe?.[opts.dtype] : undefined;
+      let t: Awaited<ReturnType<typeof timeCalls>>;
+      let sameRounds: { fraction: number; gflops: number } | undefined;
+      if (probe) {
+        // A CPU adapter's ceiling moves with the machine's load: the FMA probe runs again between the kernel's
+        // repeats, so that a fraction of the ceiling is also had from figures measured seconds apart.
+        const src = engine.empty([4], opts.dtype);
+        const dst = engine.empty([probe.invocations * 4], opts.dtype);
+        keep.push(src, dst);
+        const kernel = new PreparedCalls(engine, [call], 'bench');
+        const ceiling = new PreparedCalls(engine, [fmaCall(engine.context, src, dst, probe.invocations, probe.iters, probe.unroll)], 'bench ceiling');
+        try {
+          for (let i = 0; i < (big ? 1 : 2); i++) await kernel.timeOnce();
+          await ceiling.timeOnce();
+          const times: number[] = [];
+          const fractions: number[] = [];
+          const ceilingRates: number[] = [];
+          let clock: 'timestamp' | 'wall' = 'wall';
+          for (let i = 0; i < reps; i++) {
+            const k = await kernel.timeOnce();
+            const p = await ceiling.timeOnce();
+            times.push(k.ms);
+            clock = k.clock;
+            ceilingRates.push(ceiling.flops / p.ms / 1e6);
+            fractions.push(c.flops / k.ms / 1e6 / (ceiling.flops / p.ms / 1e6));
+          }
+          t = { median_ms: median(times), min_ms: Math.min(...times), max_ms: Math.max(...times), reps, clock };
+          sameRounds = { fraction: median(fractions), gflops: median(ceilingRates) };
+        } finally {
+          kernel.dispose();
+          ceiling.dispose();
+        }
+      } else {
+        t = await timeCalls(engine, [call], { warmup: big ? 1 : 2, reps });
+      }
       const rec: BenchRecord = { ...base, ...t, median_ms: round(t.median_ms), min_ms: round(t.min_ms), max_ms: round(t.max_ms) };
       if (c.bound === 'fma') {
         rec.gflops = round(c.flops / t.median_ms / 1e6, 2);
         const ceil = ceilings.fma[opts.dtype];
         if (ceil) rec.fraction_of_ceiling = round(rec.gflops / ceil, 3);
+        if (sameRounds) {
+          rec.ceiling_same_rounds_gflops = round(sameRounds.gflops, 2);
+          rec.fraction_of_ceiling_same_rounds = round(sameRounds.fraction, 3);
+        }
       } else {
         // Memory-bound: judged by bandwidth; the FLOP rate only places it on the roofline plot.
         rec.gflops = round(c.flops / t.median_ms / 1e6, 3);
@@ -157,6 +202,7 @@ export async function benchKernels(engine: Engine, ceilings: Ceilings, opts: Ker
       }
       rec.intensity = round(c.flops / ((c.bytes / 4) * esize), 2);
       if (call.variant) rec.variant = call.variant;
+      if (call.fallbacks?.length) rec.fallback = call.fallbacks.join('; ');
       records.push(rec);
     } finally {
       for (const t of keep) t.dispose();

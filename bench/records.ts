@@ -18,6 +18,13 @@ export interface BenchRecord {
   gbps?: number;
   /** Against the adapter's measured fma (compute-bound) or copy (memory-bound) ceiling of the same dtype. */
   fraction_of_ceiling?: number;
+  /**
+   * CPU adapters, compute-bound kernels: the median over repeats of (kernel rate / FMA probe rate), the probe run
+   * between the kernel's repeats — a fraction that the machine's load moves less than one against a ceiling
+   * measured minutes earlier.
+   */
+  fraction_of_ceiling_same_rounds?: number;
+  ceiling_same_rounds_gflops?: number;
   /** Anything else worth keeping: variant, throughput, memory, per-op split, why skipped. */
   [extra: string]: unknown;
 }

@@ -18,9 +18,15 @@ export function markdownTable(records: BenchRecord[]): string {
       ? [r.images_per_s !== undefined ? `${fmt(r.images_per_s, 3)} img/s` : `${fmt(r.texts_per_s, 3)} texts/s`,
         r.per_op ? Object.entries(r.per_op as Record<string, { share: number }>).sort((a, b) => b[1].share - a[1].share).map(([k, v]) => `${k} ${(100 * v.share).toFixed(0)}%`).join(', ') : '',
         r.activation_bytes ? `act ${((r.activation_bytes as number) / 2 ** 20).toFixed(0)} MiB` : '',
-        // A slower kernel form than the adapter's variant (e.g. no subgroup K/V sharing at head dim 72): said here.
+        // A slower kernel form than the adapter's variant (e.g. no subgroup K/V sharing): said here.
         ...((r.kernel_notes as string[] | undefined) ?? []).map((n) => `SLOWER PATH: ${n}`)].filter(Boolean).join('; ')
-      : r.variant ? JSON.stringify(r.variant) : r.clock ?? '';
+      : [
+        r.fallback ? `SLOWER PATH: ${r.fallback as string}` : '',
+        r.fraction_of_ceiling_same_rounds !== undefined
+          ? `${(100 * (r.fraction_of_ceiling_same_rounds as number)).toFixed(1)} % of the ceiling measured between its repeats (${fmt(r.ceiling_same_rounds_gflops, 1)} GFLOP/s)`
+          : '',
+        r.variant ? JSON.stringify(r.variant) : r.clock ?? '',
+      ].filter(Boolean).join('; ');
     lines.push(`| ${r.kind} | ${r.name} | ${r.shape} | ${r.dtype} | ${fmt(r.median_ms, 1)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${r.fraction_of_ceiling !== undefined ? (100 * (r.fraction_of_ceiling as number)).toFixed(1) : ''} | ${note} |`);
   }
   return lines.join('\n') + '\n';

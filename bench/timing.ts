@@ -8,7 +8,7 @@ import { median, PreparedCalls, type Timing } from '../src/runtime/dispatch.js';
 import type { Engine } from '../src/runtime/engine.js';
 import type { KernelCall } from '../src/runtime/kernel.js';
 
-export { median, type Timing };
+export { median, PreparedCalls, type Timing };
 
 /** Times `calls` (encoded back to back in one pass) `reps` times after `warmup` runs. */
 export async function timeCalls(engine: Engine, calls: KernelCall[], opts: { warmup?: number; reps?: number } = {}): Promise<Timing> {

@@ -9,9 +9,11 @@
 // SHARED_KV (stage each K/V tile in workgroup memory: one global read per workgroup instead of one per
 // invocation), QUAD (four queries per invocation, entry point main_quad: every K/V element loaded serves four
 // queries — what pays on CPU drivers, where each per-invocation load costs a bounds check and an insert),
-// SG_KV with SG (main_quad: the lanes of a subgroup, which all read the same keys, load DV / SG vec4s of each K and
-// V row apiece and pass them around with subgroupShuffle instead of each loading the whole row; needs the
-// `subgroups` feature, a fixed subgroup size SG dividing DV, and WGQ a multiple of SG).
+// SG_KV with SG (main_quad: the lanes of a subgroup, which all read the same keys, load ⌈DV / SG⌉ vec4s of each K
+// and V row apiece and pass them around with subgroupShuffle instead of each loading the whole row; needs the
+// `subgroups` feature, a fixed subgroup size SG and WGQ a multiple of SG. When SG does not divide DV — head dim 72
+// is 18 vec4s over 8 lanes — the last round of loads is done by the first DV % SG lanes only: each vec4 of a row is
+// still loaded once per subgroup).
 // KEY_LEN (a fourth input, keyLen [B]: batch item b attends to its first keyLen[b] keys only — NaFlex's padding,
 // masked as transformers' additive −∞ mask masks it: exp(−∞) = 0, so skipping the keys is exact).
 // Override: WGQ (invocations per workgroup).
@@ -51,8 +53,9 @@ fn keyCount(b: u32) -> u32 {
 
 override WGQ: u32 = 64u;
 const DV = (D + 3) / 4;
-// SG_KV: vec4s of a K or V row each lane loads.
-const RPL = DV / SG;
+// SG_KV: rounds of loads of a K or V row (SG vec4s each), and how many lanes load in the last one (0: all).
+const RPL = (DV + SG - 1) / SG;
+const SG_REM = DV % SG;
 
 // Elements c·4 .. c·4 + 3 of a head's row starting at flat index `base`; zero past D.
 #if VEC
@@ -215,16 +218,24 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         var dd = vec4<f32>(0.0);
         var de = vec4<f32>(0.0);
 #if SG_KV
-        // Every lane needs the whole key row: each loads DV / SG of its vec4s, shuffles hand over the rest.
-        var kMine: array<vec4<f32>, RPL>;
-        for (var r = 0u; r < RPL; r++) { kMine[r] = loadK(kBase + (k0 + j) * p.kRow, r * SG + sl); }
+        // Every lane needs the whole key row: each loads ⌈DV / SG⌉ of its vec4s (none past the row's end), shuffles hand
+        // over the rest.
+        var kMine = array<vec4<f32>, RPL>();
+        for (var r = 0u; r < RPL; r++) {
+          if (SG_REM == 0 || r + 1u < RPL || sl < SG_REM) { kMine[r] = loadK(kBase + (k0 + j) * p.kRow, r * SG + sl); }
+        }
+        // The whole row first, then the products: two short loops rather than one long one (compilers unroll loops
+        // up to a budget; a single loop over head dim 72's 18 vec4s, shuffles and products together, was not
+        // unrolled on lavapipe and ran at a third of the speed).
+        var kRow: array<vec4<f32>, DV>;
+        for (var c = 0u; c < DV; c++) { kRow[c] = subgroupShuffle(kMine[c / SG], c % SG); }
 #endif
         for (var c = 0u; c < DV; c++) {
 #if SHARED_KV
           let kv = kTile[j * DV + c];
 #else
 #if SG_KV
-          let kv = subgroupShuffle(kMine[c / SG], c % SG);
+          let kv = kRow[c];
 #else
           let kv = loadK(kBase + (k0 + j) * p.kRow, c);
 #endif
@@ -253,15 +264,19 @@ fn main_quad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         let pj = exp(s[j] - m);
         l += pj;
 #if SG_KV
-        var vMine: array<vec4<f32>, RPL>;
-        for (var r = 0u; r < RPL; r++) { vMine[r] = loadV(vBase + (k0 + j) * p.vRow, r * SG + sl); }
+        var vMine = array<vec4<f32>, RPL>();
+        for (var r = 0u; r < RPL; r++) {
+          if (SG_REM == 0 || r + 1u < RPL || sl < SG_REM) { vMine[r] = loadV(vBase + (k0 + j) * p.vRow, r * SG + sl); }
+        }
+        var vRow: array<vec4<f32>, DV>;
+        for (var c = 0u; c < DV; c++) { vRow[c] = subgroupShuffle(vMine[c / SG], c % SG); }
 #endif
         for (var c = 0u; c < DV; c++) {
 #if SHARED_KV
           let vv = vTile[j * DV + c];
 #else
 #if SG_KV
-          let vv = subgroupShuffle(vMine[c / SG], c % SG);
+          let vv = vRow[c];
 #else
           let vv = loadV(vBase + (k0 + j) * p.vRow, c);
 #endif

@@ -88,6 +88,45 @@ export function attentionGeometry(qShape: readonly number[], kShape: readonly nu
 
 export const MAX_HEAD_DIM = 256;
 
+/** What a config runs at a given shape on an adapter: the parts of it that apply, and why any does not. */
+export interface AttentionPlan {
+  quad: boolean;
+  wgq: number;
+  sharedKV: boolean;
+  sgKV: boolean;
+  /** vec4 loads (head dim, offsets and strides multiples of 4). */
+  vec: boolean;
+  /** What the config asked for that this shape or adapter does not allow: a slower path runs (the bench says so). */
+  fallbacks: string[];
+}
+
+export function attentionPlan(ctx: KernelContext, g: AttentionGeometry, cfg: AttentionConfig): AttentionPlan {
+  const fallbacks: string[] = [];
+  const views = [g.q, g.k, g.v];
+  const vec = g.D % 4 === 0 && views.every((w) => w.offset % 4 === 0 && w.row % 4 === 0 && w.batch % 4 === 0);
+  if (!vec) fallbacks.push(`scalar loads (head dim ${g.D}, offsets and strides must be multiples of 4 for vec4 loads)`);
+  // One query (the pooling probe) gains nothing from four per invocation; fewer queries than a workgroup holds
+  // get a smaller workgroup.
+  const quad = !!cfg.quad && g.Lq > 1;
+  const tq = quad ? 4 : 1;
+  let wgq = cfg.wgq;
+  while (wgq > 8 && (wgq / 2) * tq >= g.Lq) wgq /= 2;
+  wgq = Math.min(wgq, ctx.limits.maxComputeInvocationsPerWorkgroup, ctx.limits.maxComputeWorkgroupSizeX);
+  const sharedBytes = 2 * cfg.kt * Math.ceil(g.D / 4) * 16;
+  const sharedKV = cfg.sharedKV && sharedBytes <= ctx.limits.maxComputeWorkgroupStorageSize;
+  if (cfg.sharedKV && !sharedKV) fallbacks.push(`K/V tiles of ${sharedBytes} bytes exceed the workgroup memory (${ctx.limits.maxComputeWorkgroupStorageSize})`);
+  // Subgroup sharing where it applies (else the same kernel loading whole rows): four queries per invocation, vec4
+  // rows, a fixed subgroup size, whole subgroups per workgroup. Any head dim: when the subgroup size does not divide
+  // the row's vec4 count (head dim 72: 18 over 8 lanes), the last round of loads is done by the first DV % SG lanes.
+  const sg = ctx.subgroupSize;
+  const sgKV = !!cfg.sgKV && quad && !sharedKV && vec && sg > 0 && wgq % sg === 0;
+  if (cfg.sgKV && !sgKV) {
+    const why = !quad ? 'one query per invocation' : sharedKV ? 'K/V staged in workgroup memory' : !vec ? 'no vec4 loads' : !sg ? 'no fixed subgroup size' : `workgroup of ${wgq} is not whole subgroups of ${sg}`;
+    fallbacks.push(`K/V rows not shared by shuffles (${why}): every lane loads whole rows`);
+  }
+  return { quad, wgq, sharedKV, sgKV, vec, fallbacks };
+}
+
 /**
  * `config`: the variant (the tuner's or the adapter default's, src/ops/adapter-defaults.ts). `keyLengths` [B] i32:
  * item b attends to its first keyLengths[b] keys only (NaFlex padding; the caller validates them to 1..Lk).
@@ -109,34 +148,14 @@ export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tenso
   need(k, 'k', g.k, g.Lk);
   need(v, 'v', g.v, g.Lk);
   if (out.size < g.B * g.Lq * HD) throw new Error(`${name}: out ${formatShape(out.shape)} needs ${g.B * g.Lq * HD} elements`);
+  const { quad, wgq, sharedKV, sgKV, vec, fallbacks } = attentionPlan(ctx, g, config);
   const cfg = config;
-  const views = [g.q, g.k, g.v];
-  const vec = g.D % 4 === 0 && views.every((w) => w.offset % 4 === 0 && w.row % 4 === 0 && w.batch % 4 === 0);
-  // One query (the pooling probe) gains nothing from four per invocation; fewer queries than a workgroup holds
-  // get a smaller workgroup.
-  const quad = !!cfg.quad && g.Lq > 1;
   const tq = quad ? 4 : 1;
-  let wgq = cfg.wgq;
-  while (wgq > 8 && (wgq / 2) * tq >= g.Lq) wgq /= 2;
-  wgq = Math.min(wgq, ctx.limits.maxComputeInvocationsPerWorkgroup, ctx.limits.maxComputeWorkgroupSizeX);
-  const sharedBytes = 2 * cfg.kt * Math.ceil(g.D / 4) * 16;
-  const sharedKV = cfg.sharedKV && sharedBytes <= ctx.limits.maxComputeWorkgroupStorageSize;
-  // Subgroup sharing where it applies (else the same kernel loading whole rows): four queries per invocation, a
-  // fixed subgroup size that divides the head's vec4 count, whole subgroups per workgroup. Head dim 72 (18 vec4s
-  // over 8 lanes) does not qualify: a version with ⌈18 / 8⌉ = 3 loads per lane, the last clamped, was measured at
-  // about half the speed of the plain four-query kernel on lavapipe (PERFORMANCE.md section 10).
   const sg = ctx.subgroupSize;
-  const sgKV = !!cfg.sgKV && quad && !sharedKV && vec && sg > 0 && (g.D / 4) % sg === 0 && wgq % sg === 0;
   const workgroups: [number, number, number] = [Math.ceil(g.Lq / (wgq * tq)), g.H, g.B];
   checkDispatch(ctx, name, workgroups);
-  // Said, not silent: where this shape cannot take the faster form the variant asked for.
-  const notes: string[] = [];
-  if (!vec) notes.push(`attention, head dim ${g.D}: not a multiple of 4, so scalar loads instead of vec4`);
-  if (cfg.sgKV && quad && !sgKV) {
-    const why = sg === 0 ? `${ctx.adapterName} has no fixed subgroup size` : !vec ? 'no vec4 loads' : (g.D / 4) % sg !== 0 ? `its ${g.D / 4} vec4s per row do not divide among ${sg} subgroup lanes` : `${wgq} invocations per workgroup are not whole subgroups of ${sg}`;
-    notes.push(`attention, head dim ${g.D}: K/V rows not shared by subgroup shuffles (${why}); each lane loads whole rows`);
-  }
-  if (cfg.sharedKV && !sharedKV) notes.push(`attention, head dim ${g.D}: K/V tile of ${sharedBytes} bytes over the workgroup memory (${ctx.limits.maxComputeWorkgroupStorageSize}); loads from storage`);
+  // Said, not silent: where this shape cannot take the faster form the variant asked for (the plan's fallbacks).
+  const notes = fallbacks.map((f) => `attention, head dim ${g.D}: ${f}`);
   return {
     kernel: keyLengths ? (quad ? ATTENTION_QUAD_KEYLEN : ATTENTION_KEYLEN) : quad ? ATTENTION_QUAD : ATTENTION,
     spec: {

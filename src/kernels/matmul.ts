@@ -2,10 +2,12 @@
  * matmul: C = act(A·B' + bias) + residual, B' = B or Bᵀ (linear weights are stored [out, in]: transposeB).
  * Kernel variants (shaders/matmul.wgsl): `reg` (register tiles, no workgroup memory), `regsg` (register tiles with
  * A shared between a subgroup's lanes), `tiled` (workgroup-memory tiles), `rows` and `naive` (baselines);
+ * shaders/matmul-sg2d.wgsl: `sg2d` (register tiles with A and B both shared across a grid of a subgroup's lanes);
  * shaders/matmul-sgmat.wgsl: `sgmat` (subgroup matrices, where the adapter has them). Which one, and which tile
  * sizes, is chosen above the kernels (src/ops/: the tuner, the adapter defaults) and passed in; the math is the same.
  */
 import common from '../../shaders/matmul-common.wgsl';
+import sg2dSource from '../../shaders/matmul-sg2d.wgsl';
 import sgmatSource from '../../shaders/matmul-sgmat.wgsl';
 import source from '../../shaders/matmul.wgsl';
 import {
@@ -32,6 +34,7 @@ export const MATMUL_REG = def('matmul_reg', 'main_reg');
 export const MATMUL_ROWS = def('matmul_rows', 'main_rows');
 export const MATMUL_NAIVE = def('matmul_naive', 'main_naive');
 export const MATMUL_REG_SG = def('matmul_reg_sg', 'main_reg_sg');
+export const MATMUL_SG2D = def('matmul_sg2d', 'main_sg2d', [...COMMON, shader('shaders/matmul-sg2d.wgsl', sg2dSource)]);
 export const MATMUL_TILED = def('matmul_tiled', 'main_tiled');
 
 /** Where each operand lives: element strides (rows, batch) and an A offset, so strided views need no copy. */
@@ -55,7 +58,7 @@ export interface MatmulGeometry {
 }
 
 export interface MatmulConfig {
-  variant: 'reg' | 'regsg' | 'tiled' | 'rows' | 'naive' | 'sgmat';
+  variant: 'reg' | 'regsg' | 'sg2d' | 'tiled' | 'rows' | 'naive' | 'sgmat';
   /**
    * Rows and columns per invocation (tn a multiple of 4; `rows`: tm rows per workgroup, tn unused; `sgmat`: result
    * matrices per workgroup tile, down and across).
@@ -67,8 +70,10 @@ export interface MatmulConfig {
   wgy: number;
   /** k depth of a staged tile (tiled, sgmat). */
   bk: number;
-  /** regsg only: the subgroup size the kernel is built for (the adapter's, fixed). */
+  /** regsg, sg2d: the subgroup size the kernel is built for (the adapter's, fixed). */
   sg?: number;
+  /** sg2d only: rows of the subgroup's lane grid (SR; its columns are sg / sr). */
+  sr?: number;
   /** sgmat only: the subgroup-matrix shape (one of the adapter's configurations) and its result type. */
   mma?: SgmatShape;
 }
@@ -134,9 +139,38 @@ export function regsgCandidates(ctx: KernelContext): MatmulConfig[] {
   return out;
 }
 
+/**
+ * `sg2d` tiles for this adapter (its subgroup size must be fixed): the subgroup's lanes as an SR × SC grid, each lane
+ * TM × TN outputs. Register tiles sized by the subgroup's width — 256 accumulators per lane where subgroups are at
+ * most 8 lanes (CPU drivers, where a lane is a SIMD lane of a core and spills are cheap), 64 where they are wider
+ * (GPUs, where registers per lane are few) — and for each tile the grid shapes that load the fewest elements per
+ * k-step (SR·TM + SC·TN within 10 % of the least; both sides of the grid at least 2: SR = 1 is `regsg`'s layout).
+ */
+export function sg2dCandidates(ctx: KernelContext): MatmulConfig[] {
+  const sg = ctx.subgroupSize;
+  if (!sg) return [];
+  const tiles = sg <= 8 ? [[16, 16], [8, 32], [32, 8], [16, 12], [12, 20]] : [[8, 8], [8, 4], [4, 8], [16, 4], [4, 16]];
+  const out: MatmulConfig[] = [];
+  for (const [tm, tn] of tiles as [number, number][]) {
+    const grids = [2, 4, 8, 16, 32].filter((sr) => sr < sg && sg % sr === 0).map((sr) => ({ sr, cost: sr * tm + (sg / sr) * tn }));
+    const fitting = grids.map((g) => ({ ...g, c: { variant: 'sg2d', tm, tn, sr: g.sr, wgx: sg, wgy: 1, bk: 16, sg } as MatmulConfig })).filter((g) => configFits(ctx, g.c));
+    const least = Math.min(...fitting.map((g) => g.cost));
+    for (const g of fitting) if (g.cost <= 1.1 * least) out.push(g.c);
+  }
+  return out;
+}
+
 /** Whether a config can run on this adapter (workgroup size and memory, subgroup size). */
 export function configFits(ctx: KernelContext, c: MatmulConfig): boolean {
   if (c.variant === 'sgmat') return sgmatProblem(ctx, c) === null;
+  if (c.variant === 'sg2d') {
+    // One subgroup per workgroup, built for the adapter's fixed subgroup size; each lane loads TM / SC rows of A and
+    // TN / SR pieces of B per k-step, so those must divide.
+    const sg = c.sg ?? 0;
+    const sr = c.sr ?? 0;
+    if (!sg || sg !== ctx.subgroupSize || !sr || sg % sr !== 0 || c.wgx !== sg || c.wgy !== 1) return false;
+    if (c.tm < 1 || c.tm % (sg / sr) !== 0 || c.tn < 4 || c.tn % 4 !== 0 || c.tn % sr !== 0) return false;
+  }
   if (c.variant === 'regsg') {
     const sg = c.sg ?? 0;
     if (!sg || sg !== ctx.subgroupSize || c.tm % sg !== 0 || c.wgx % sg !== 0 || c.wgy !== 1 || c.tn % 4 !== 0) return false;
@@ -272,11 +306,21 @@ export function matmulCall(ctx: KernelContext, args: MatmulArgs): KernelCall {
   const naive = cfg.variant === 'naive';
   const sgmat = cfg.variant === 'sgmat';
   const regsg = cfg.variant === 'regsg';
+  const sg2d = cfg.variant === 'sg2d';
   const io = { TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB, HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: ACTIVATION_CODE[act] };
   let spec: Specialization;
   let tileM: number;
   let tileN: number;
-  if (sgmat) {
+  if (sg2d) {
+    if (!configFits(ctx, cfg)) {
+      throw new Error(`${name}: sg2d tiles ${cfg.tm}×${cfg.tn} on a ${cfg.sr}-row grid of ${cfg.sg} lanes do not fit ${ctx.adapterName} (fixed subgroup size ${ctx.subgroupSize || 'none'}; TM must be a multiple of sg / sr, TN of 4 and of sr)`);
+    }
+    const sr = cfg.sr!;
+    const sc = cfg.sg! / sr;
+    spec = { dtype, enables: ['subgroups'], defines: { TM: cfg.tm, TN: cfg.tn, SR: sr, SC: sc, ...io } };
+    tileM = sr * cfg.tm;
+    tileN = sc * cfg.tn;
+  } else if (sgmat) {
     const problem = sgmatProblem(ctx, cfg, dtype);
     if (problem) throw new Error(`${name}: subgroup-matrix variant unusable: ${problem}`);
     const s = cfg.mma!;
@@ -308,7 +352,7 @@ export function matmulCall(ctx: KernelContext, args: MatmulArgs): KernelCall {
   });
   const esize = a.dtype === 'f16' ? 2 : 4;
   return {
-    kernel: sgmat ? MATMUL_SGMAT : regsg ? MATMUL_REG_SG : tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
+    kernel: sgmat ? MATMUL_SGMAT : sg2d ? MATMUL_SG2D : regsg ? MATMUL_REG_SG : tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
     spec,
     tensors: [a, b, bias ?? null, residual ?? null, out],
     uniforms,

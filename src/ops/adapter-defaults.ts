@@ -32,17 +32,20 @@ const REG_4x8: MatmulConfig = { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk
 const REG_4x4: MatmulConfig = { variant: 'reg', tm: 4, tn: 4, wgx: 8, wgy: 8, bk: 16 };
 
 export const ADAPTER_DEFAULTS: Readonly<Record<Family, AdapterDefaults>> = {
-  // lavapipe (8-lane subgroups), 576×4096×1024: regsg 16×16 with B as [K, N] 31.2 GFLOP/s on an AMD EPYC (2.3× reg
-  // 8×16); B as [N, K] regsg 16×4 16.8 (reg 4×8: 7.0). Attention, 577 tokens × 16 heads × 64: one query per
-  // invocation 460–490 ms; four 131–160 ms; four with K/V rows shared by shuffles 41–52 ms.
+  // lavapipe (8-lane subgroups), 576×4096×1024. Before sg2d: regsg 16×16 with B as [K, N] 31.2 GFLOP/s on an AMD
+  // EPYC (2.3× reg 8×16); B as [N, K] regsg 16×4 16.8 (reg 4×8: 7.0). With sg2d (PERFORMANCE.md section 11), on an
+  // Intel Xeon, as fractions of the FMA ceiling measured in the same rounds: B as [N, K] sg2d 8×32 on a 4×2 lane
+  // grid 67–69 % (regsg 16×4: 34 %); B as [K, N] sg2d 32×8 on 2×4 50–64 % (regsg 24×8: 40–49 %). So weights stay
+  // as Hugging Face stores them ([out, in]: no transpose at load). Attention, 577 tokens × 16 heads × 64: one query
+  // per invocation 460–490 ms; four 131–160 ms; four with K/V rows shared by shuffles 41–52 ms.
   lavapipe: {
     matmul: {
-      kn: [{ variant: 'regsg', tm: 16, tn: 16, wgx: 8, wgy: 1, bk: 16, sg: 8 }, REG_8x16],
-      nk: [{ variant: 'regsg', tm: 16, tn: 4, wgx: 8, wgy: 1, bk: 16, sg: 8 }, REG_4x8],
+      kn: [{ variant: 'sg2d', tm: 32, tn: 8, sr: 2, wgx: 8, wgy: 1, bk: 16, sg: 8 }, { variant: 'regsg', tm: 16, tn: 16, wgx: 8, wgy: 1, bk: 16, sg: 8 }, REG_8x16],
+      nk: [{ variant: 'sg2d', tm: 8, tn: 32, sr: 4, wgx: 8, wgy: 1, bk: 16, sg: 8 }, { variant: 'regsg', tm: 16, tn: 4, wgx: 8, wgy: 1, bk: 16, sg: 8 }, REG_4x8],
     },
     attention: { wgq: 8, quad: true, kt: 16, sharedKV: false, sgKV: true },
     layernorm: { wg: 32, subgroups: true },
-    weightLayout: 'kn',
+    weightLayout: 'nk',
     tuneAtLoad: false,
   },
   // SwiftShader in Chromium (4-lane subgroups), 576×1024×1024: reg 4×4 0.55 GFLOP/s; regsg 16×16 with B as [K, N]

@@ -13,7 +13,7 @@
 import { ATTENTION_CANDIDATES, attentionCall, attentionRef, type AttentionConfig, type AttentionGeometry } from '../kernels/attention.js';
 import { layerNormCall, layerNormRef, type LayerNormConfig } from '../kernels/layernorm.js';
 import {
-  configFits, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, matmulCall, matmulGeometry, regsgCandidates, sgmatCandidates, type MatmulConfig,
+  configFits, MATMUL_CANDIDATES, MATMUL_CPU_CANDIDATES, matmulCall, matmulGeometry, regsgCandidates, sg2dCandidates, sgmatCandidates, type MatmulConfig,
 } from '../kernels/matmul.js';
 import { PreparedCalls } from '../runtime/dispatch.js';
 import type { Engine } from '../runtime/engine.js';
@@ -26,7 +26,7 @@ import { tuningStore, type CandidateResult, type ClassRecord, type TuningRecord 
 export type { CandidateResult, ClassRecord, TuningRecord } from './tuning-store.js';
 
 /** Bump when kernels change in a way that invalidates cached choices. */
-export const TUNING_VERSION = 7;
+export const TUNING_VERSION = 8;
 
 /** The shapes a model runs, from which the shape classes to tune are taken (src/model: tuningShapes). */
 export interface TuningShapes {
@@ -147,10 +147,18 @@ async function search<C>(engine: Engine, p: Problem<C>, reps: number): Promise<{
   return { timings, best };
 }
 
-/** The matmul candidates for this adapter and dtype: register tiles on CPU adapters, everything on GPUs. */
+/**
+ * The matmul candidates for this adapter and dtype: register tiles on CPU adapters, everything on GPUs; the
+ * subgroup-sharing ones (sg2d, regsg) where the subgroup size is fixed, subgroup matrices where the adapter has them.
+ */
 export function matmulCandidates(engine: Engine, dtype: 'f32' | 'f16'): MatmulConfig[] {
   const base = engine.info.isCpu ? MATMUL_CPU_CANDIDATES : MATMUL_CANDIDATES;
-  return [...regsgCandidates(engine.context), ...base.filter((c) => c.variant !== 'naive' && configFits(engine.context, c)), ...sgmatCandidates(engine.context, dtype)];
+  return [
+    ...sg2dCandidates(engine.context),
+    ...regsgCandidates(engine.context),
+    ...base.filter((c) => c.variant !== 'naive' && configFits(engine.context, c)),
+    ...sgmatCandidates(engine.context, dtype),
+  ];
 }
 
 export function layerNormCandidates(engine: Engine): LayerNormConfig[] {

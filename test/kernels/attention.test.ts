@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ATTENTION_CANDIDATES, attentionGeometry, attentionRef, type AttentionConfig } from '../../src/kernels/attention.js';
+import { ATTENTION_CANDIDATES, attentionGeometry, attentionPlan, attentionRef, type AttentionConfig } from '../../src/kernels/attention.js';
 import { expectClose, TOL } from '../helpers/compare.js';
 import { testEngine } from '../helpers/engine.js';
 import { makeRng, randn, testSeed } from '../helpers/random.js';
@@ -120,6 +120,34 @@ describe('attention vs float64 reference', () => {
       expect(() => engine.ops.attention(q, q, q, { heads: 2, keyLengths: bad })).toThrow(/key lengths must be \[2\] i32/);
       expect(() => engine.ops.attention(q, q, q, { heads: 2, keyLengths: short })).toThrow(/key lengths must be \[2\] i32/);
     });
+  });
+
+  // K/V rows shared by shuffles at head dims whose vec4 count the subgroup size does not divide: fewer vec4s than
+  // lanes (8: 2 vec4s), one past a whole round (36: 9 over 8 lanes), SigLIP so400m's 72 (18 over 8).
+  const sgKV: AttentionConfig = { wgq: 8, quad: true, kt: 16, sharedKV: false, sgKV: true };
+  test('K/V shared by shuffles at any head dim that is a multiple of 4 (the last round of loads by the first lanes)', async () => {
+    for (const c of [{ B: 1, Lq: 21, Lk: 19, H: 2, D: 8 }, { B: 2, Lq: 9, Lk: 23, H: 1, D: 36 }, { B: 1, Lq: 33, Lk: 29, H: 2, D: 72 }]) {
+      const g = attentionGeometry([c.B, c.Lq, c.H * c.D], [c.B, c.Lk, c.H * c.D], [c.B, c.Lk, c.H * c.D], c.H);
+      const plan = attentionPlan(engine.context, g, sgKV);
+      if (engine.context.subgroupSize > 0) {
+        expect(plan.sgKV, name(c)).toBe(true);
+        expect(plan.fallbacks).toEqual([]);
+      }
+      const { out, ref } = await check(c, sgKV);
+      expectClose(out, ref, TOL.kernelF32, `sgKV ${name(c)}`);
+    }
+  });
+
+  test('a config that cannot apply at a shape says why (the bench reports it)', () => {
+    const g = (D: number) => attentionGeometry([1, 9, 2 * D], [1, 9, 2 * D], [1, 9, 2 * D], 2);
+    // Head dim 18: no vec4 loads, so no K/V shuffles.
+    const plan = attentionPlan(engine.context, g(18), sgKV);
+    expect(plan.sgKV).toBe(false);
+    expect(plan.fallbacks.join('; ')).toMatch(/scalar loads \(head dim 18.*K\/V rows not shared by shuffles \(no vec4 loads\)/);
+    // No fixed subgroup size (as on most GPUs).
+    expect(attentionPlan({ ...engine.context, subgroupSize: 0 }, g(72), sgKV).fallbacks).toEqual([expect.stringMatching(/no fixed subgroup size/)]);
+    // What the default asks for and gets: nothing to report.
+    expect(attentionPlan(engine.context, g(64), { wgq: 64, kt: 16, sharedKV: false }).fallbacks).toEqual([]);
   });
 
   test.runIf(engine.hasF16)('f16', async () => {

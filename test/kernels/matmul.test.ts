@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
-  configFits, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, regsgCandidates, sgmatCandidates,
+  configFits, MATMUL_CANDIDATES, matmulCall, matmulGeometry, matmulRef, NAIVE_MATMUL, regsgCandidates, sg2dCandidates, sgmatCandidates,
   SUBGROUP_MATRIX_FEATURE, type MatmulConfig,
 } from '../../src/kernels/matmul.js';
 import { matmulConfigFor } from '../../src/ops/index.js';
@@ -97,12 +97,20 @@ describe('matmul vs float64 reference', () => {
   // A-sharing through subgroups where the adapter's subgroup size is fixed (lavapipe: 8 lanes): the smallest tile,
   // one row of A per lane (lavapipe's defaults, two rows per lane, run every case above).
   const sg = regsgCandidates(engine.context);
-  const variants = [...MATMUL_CANDIDATES, NAIVE_MATMUL, ...sg.slice(0, 1)].filter((cfg) => configFits(engine.context, cfg));
-  test('lavapipe has a fixed subgroup size, so the subgroup-sharing variant is tested here', () => {
-    if (engine.info.family === 'lavapipe') expect(sg.length).toBeGreaterThan(0);
+  // Both operands shared across a grid of the subgroup's lanes: the first candidate (a square tile) and one whose
+  // tile is neither square nor a power of two, on the other grid shape (lavapipe's default sg2d runs every case above).
+  const grid = sg2dCandidates(engine.context);
+  const gridPicks = grid.length ? [grid[0]!, grid.find((c) => c.tm % 8 !== 0 && c.sr !== grid[0]!.sr) ?? grid[grid.length - 1]!] : [];
+  const variants = [...MATMUL_CANDIDATES, NAIVE_MATMUL, ...sg.slice(0, 1), ...gridPicks].filter((cfg) => configFits(engine.context, cfg));
+  test('lavapipe has a fixed subgroup size, so the subgroup-sharing variants are tested here', () => {
+    if (engine.info.family === 'lavapipe') {
+      expect(sg.length).toBeGreaterThan(0);
+      expect(gridPicks).toHaveLength(2);
+      expect(gridPicks[0]!.sr).not.toBe(gridPicks[1]!.sr);
+    }
   });
   for (const cfg of variants) {
-    const name = `${cfg.variant} tm${cfg.tm} tn${cfg.tn} wg${cfg.wgx}×${cfg.wgy} bk${cfg.bk}`;
+    const name = `${cfg.variant} tm${cfg.tm} tn${cfg.tn}${cfg.sr ? ` grid ${cfg.sr}×${cfg.sg! / cfg.sr}` : ''} wg${cfg.wgx}×${cfg.wgy} bk${cfg.bk}`;
     test(`variant ${name} on odd and round sizes`, async () => {
       // Odd sizes both layouts, bias + GELU + residual, a shared residual, batched B: every code path once.
       for (const c of [cases[4]!, cases[5]!, cases[9]!]) {
@@ -116,6 +124,28 @@ describe('matmul vs float64 reference', () => {
     const c: Case = { batch: [], M: 577, N: 4096, K: 1024, transposeB: true, bias: true, gelu: true };
     const { out, ref } = await runCase(c);
     expectClose(out, ref, TOL.kernelF32, describeCase(c));
+  });
+
+  test('sg2d: candidates fit the subgroup size they were made for, and a config that does not fit is refused by name', () => {
+    const ctx = (subgroupSize: number): KernelContext => ({ ...engine.context, subgroupSize, subgroupMaxSize: subgroupSize });
+    for (const size of [4, 8, 16, 32, 64]) {
+      const cands = sg2dCandidates(ctx(size));
+      expect(cands.length, `subgroup size ${size}`).toBeGreaterThan(0);
+      for (const c of cands) {
+        expect(configFits(ctx(size), c)).toBe(true);
+        expect(c.tm % (size / c.sr!)).toBe(0);
+        expect(c.tn % c.sr!).toBe(0);
+        // Wide subgroups (GPUs) get small register tiles.
+        expect(c.tm * c.tn).toBeLessThanOrEqual(size <= 8 ? 256 : 64);
+        // Built for one subgroup size: another adapter's does not fit.
+        expect(configFits(ctx(size * 2), c)).toBe(false);
+      }
+    }
+    expect(sg2dCandidates(ctx(0))).toEqual([]);
+    const a = engine.tensor(new Float32Array(64), [8, 8]);
+    const bad: MatmulConfig = { variant: 'sg2d', tm: 6, tn: 8, sr: 2, wgx: 8, wgy: 1, bk: 16, sg: 8 };
+    expect(() => matmulCall(ctx(8), { a, b: a, out: a, geometry: matmulGeometry([8, 8], [8, 8], false).g, config: bad })).toThrow(/sg2d tiles 6×8 .*TM must be a multiple of sg \/ sr/);
+    a.dispose();
   });
 
   test.runIf(engine.hasF16)('f16 storage with f32 accumulation', async () => {

@@ -79,16 +79,16 @@ describe('kernels say when a shape cannot take the fastest form', () => {
     return attentionCall(ctx, qkv, qkv, qkv, fake([1, L, H * D]), { B: 1, Lq: L, Lk: L, H, D, q: v(0), k: v(1), v: v(2), scale: 1 }, cfg);
   };
 
-  test('head dim 72 on 8-lane subgroups: no K/V sharing by shuffles, and the call says why; 64 and 96 take it', () => {
+  test('head dims 64, 72 (so400m: 18 vec4s over 8 lanes) and 96 share K/V by shuffles; one that is not a multiple of 4 cannot, and the call says why', () => {
     const lavapipe = ADAPTER_DEFAULTS.lavapipe.attention;
     expect(lavapipe.sgKV).toBe(true);
-    const so400m = call(72, lavapipe);
-    expect(so400m.spec.defines?.SG_KV).toBe(false);
-    expect(so400m.notes?.join(' ')).toMatch(/head dim 72: K\/V rows not shared by subgroup shuffles \(its 18 vec4s per row do not divide among 8 subgroup lanes\)/);
-    for (const D of [64, 96]) {
+    for (const D of [64, 72, 96]) {
       const c = call(D, lavapipe);
       expect(c.spec.defines?.SG_KV, `head dim ${D}`).toBe(true);
       expect(c.notes, `head dim ${D}`).toBeUndefined();
     }
+    const odd = call(18, lavapipe);
+    expect(odd.spec.defines?.SG_KV).toBe(false);
+    expect(odd.notes?.join(' ')).toMatch(/head dim 18: scalar loads .* head dim 18: K\/V rows not shared by shuffles \(no vec4 loads\)/);
   });
 });
