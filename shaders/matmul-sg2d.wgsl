@@ -20,8 +20,9 @@
 // next, and each is written once per step. On lavapipe a loop-carried value is blended with the execution mask
 // each time it is written (a vblendvps), so one write per four multiply-adds instead of one per multiply-add
 // matters there; on GPUs it is the same arithmetic.
-// Every array below is indexed by its loop's own counter (2-D arrays rather than computed flat indices): that is
-// what lets compilers unroll the k-step completely and keep the tile in registers. The epilogue reads a copy of the
+// The loops over the tile index their arrays by their own counters (2-D arrays rather than computed flat indices):
+// that is what let lavapipe's compiler unroll the k-step completely and keep the tile in registers (with a flat
+// index it kept the row loop, and the kernel ran at half the speed). The epilogue reads a copy of the
 // accumulators, so that they are never indexed by a value only known at run time.
 //
 // Defines: TM (a multiple of SC), TN (a multiple of 4 and of SR), SR, SC (SR·SC = the adapter's fixed subgroup
@@ -71,9 +72,7 @@ fn main_sg2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation
   for (var i = 0u; i < TM; i++) { for (var j = 0u; j < TN4; j++) { acc[i][j] = vec4<f32>(0.0); } }
 
   for (var k = 0u; k < p.K; k += 4u) {
-    // The lane's rows of A at k .. k + 3, from the lanes that loaded them. (Arrays indexed by the loop counter, and
-    // the 2-D arrays below rather than computed flat indices: that is what lets compilers unroll these loops and
-    // keep every value in a register.)
+    // The lane's rows of A at k .. k + 3, from the lanes that loaded them.
     var mineA: array<vec4<f32>, A_PER>;
     for (var s = 0u; s < A_PER; s++) { mineA[s] = loadA4(aRow[s], k); }
     var av: array<vec4<f32>, TM>;
