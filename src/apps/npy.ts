@@ -9,6 +9,8 @@
  * shape are accepted, and the caller checks the data size against the file size before reading.
  */
 
+import { f16BitsToF32 as f16ToF32, f32ToF16Bits as f32ToF16 } from '../runtime/dtype.js';
+
 export type NpyDtype = 'f32' | 'f16';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -69,44 +71,9 @@ export function parseNpyHeader(bytes: Uint8Array, what: string): NpyInfo {
   return { dtype, rows, dim, offset: start + len };
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 → IEEE half bits, round to nearest even (numpy's astype(float16)). */
-export function f32ToF16(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct
-  return sign | half;
-}
-
-/** IEEE half bits → number. */
-export function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+/** float32 → IEEE half bits, round to nearest even (numpy's astype(float16)); IEEE half bits → number. The engine's
+ * own conversions, so that a shard's f16 rows and the device's f16 tensors round alike. */
+export { f16ToF32, f32ToF16 };
 
 /** Rows of embeddings as the little-endian bytes of a shard's data. */
 export function encodeRows(data: Float32Array, dtype: NpyDtype): Uint8Array {
