@@ -17,21 +17,9 @@ import { ATTENTION_CANDIDATES, attentionCall, attentionPlan, attentionRef, type 
 import { fmaCall } from '../src/kernels/ceilings.js';
 import { matmulCall, matmulGeometry, type MatmulConfig } from '../src/kernels/matmul.js';
 import { createEngine } from '../src/ops/engine.js';
-import { matmulCandidates } from '../src/ops/tuner.js';
+import { matmulCandidates, patterned } from '../src/ops/tuner.js';
 import { median, PreparedCalls } from '../src/runtime/dispatch.js';
 import type { KernelCall } from '../src/runtime/kernel.js';
-
-function patterned(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (((x >>> 0) / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 function relErr(out: ArrayLike<number>, ref: ArrayLike<number>, w: number, rows: readonly number[]): number {
   let num = 0;

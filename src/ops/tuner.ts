@@ -54,7 +54,7 @@ function adapterKey(engine: Engine): string {
 }
 
 /** Deterministic values in [-1, 1): candidates must agree on them (a constant input would hide index bugs). */
-function patterned(n: number, seed: number, scale = 1): Float32Array {
+export function patterned(n: number, seed: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
