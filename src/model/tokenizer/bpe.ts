@@ -10,7 +10,7 @@
  * and so the result, is theirs. Pieces are binary strings (one char per UTF-8 byte), as in unigram.ts.
  */
 import { byteToPiece, pieceKeys, PieceType, type SentencePieceModel } from './sentencepiece-model.js';
-import type { EncodedPiece, PieceModel } from './unigram.js';
+import { resolveUnknownPieces, type EncodedPiece, type PieceModel } from './unigram.js';
 import { oneCharLen } from './utf8.js';
 
 /** A candidate merge in the queue: symbols `left` and `right`, its priority, and what it makes. */
@@ -276,22 +276,6 @@ export class BpeModel implements PieceModel {
 
   /** PopulateSentencePieceText's treatment of unknown pieces: bytes with byte fallback, else runs merged. */
   postprocess(pieces: EncodedPiece[]): EncodedPiece[] {
-    const out: EncodedPiece[] = [];
-    let prevUnk = false;
-    for (const p of pieces) {
-      const isUnk = this.types[p.id] === PieceType.UNKNOWN;
-      if (isUnk && this.byteFallback) {
-        for (let i = 0; i < p.piece.length; i++) {
-          const bp = byteToPiece(p.piece.charCodeAt(i));
-          out.push({ piece: bp, id: this.pieceToId(bp) });
-        }
-      } else if (isUnk && prevUnk) {
-        out[out.length - 1]!.piece += p.piece;
-      } else {
-        out.push({ ...p });
-      }
-      prevUnk = isUnk;
-    }
-    return out;
+    return resolveUnknownPieces(pieces, this.types, this.byteFallback, (piece) => this.pieceToId(piece));
   }
 }

@@ -161,25 +161,31 @@ export class UnigramModel implements PieceModel {
     return out.reverse();
   }
 
-  /** PopulateSentencePieceText's treatment of unknown pieces. */
   postprocess(pieces: EncodedPiece[]): EncodedPiece[] {
-    const out: EncodedPiece[] = [];
-    let prevUnk = false;
-    for (const p of pieces) {
-      const isUnk = this.types[p.id] === PieceType.UNKNOWN;
-      if (isUnk && this.byteFallback) {
-        for (let i = 0; i < p.piece.length; i++) {
-          const bp = byteToPiece(p.piece.charCodeAt(i));
-          out.push({ piece: bp, id: this.pieceToId(bp) });
-        }
-      } else if (isUnk && prevUnk) {
-        const last = out[out.length - 1]!;
-        last.piece += p.piece;
-      } else {
-        out.push({ ...p });
-      }
-      prevUnk = isUnk;
-    }
-    return out;
+    return resolveUnknownPieces(pieces, this.types, this.byteFallback, (piece) => this.pieceToId(piece));
   }
+}
+
+/**
+ * SentencePiece's PopulateSentencePieceText treatment of unknown pieces, for either segmentation model: spelled as
+ * byte pieces when the model has byte fallback, else a run of unknowns merged into one.
+ */
+export function resolveUnknownPieces(pieces: EncodedPiece[], types: ArrayLike<number>, byteFallback: boolean, pieceToId: (piece: string) => number): EncodedPiece[] {
+  const out: EncodedPiece[] = [];
+  let prevUnk = false;
+  for (const p of pieces) {
+    const isUnk = types[p.id] === PieceType.UNKNOWN;
+    if (isUnk && byteFallback) {
+      for (let i = 0; i < p.piece.length; i++) {
+        const bp = byteToPiece(p.piece.charCodeAt(i));
+        out.push({ piece: bp, id: pieceToId(bp) });
+      }
+    } else if (isUnk && prevUnk) {
+      out[out.length - 1]!.piece += p.piece;
+    } else {
+      out.push({ ...p });
+    }
+    prevUnk = isUnk;
+  }
+  return out;
 }
