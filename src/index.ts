@@ -8,6 +8,10 @@
  */
 export { SiglipModel, DEFAULT_MODEL, type LoadOptions, type ModelRef, type ModelFiles, type ClassifyResult, type ForwardInputs } from './model/siglip-model.js';
 export type { TensorData, RunOptions } from './model/siglip-runner.js';
+// Compact weights: the dtypes a model loads in, and the packed weight format the engine reads.
+export { MODEL_DTYPES, dtypeSupport, type ModelDType, type ActivationDType, type DTypeOptions, type DTypeSupport } from './model/model-dtype.js';
+export { PackedWeight, type PackOptions } from './ops/packed-weight.js';
+export { packedLayout, packMatrix, unpackMatrix, type PackedFormat, type PackedLayout } from './runtime/weight-format.js';
 export { CheckpointError, InputError, NonFiniteOutputError, type CheckpointErrorDetails } from './model/errors.js';
 export { parseSiglipConfig, type SiglipConfig, type VisionConfig, type TextConfig } from './model/config.js';
 export { SiglipTokenizer, GemmaTokenizer, loadTokenizer, type TextTokenizer, type TokenizerLoadOptions } from './model/tokenizer/index.js';

@@ -11,6 +11,9 @@ import { numel, readSafetensorsHeader, type StEntry } from './safetensors.js';
 import { readJson, type FileSource } from './source.js';
 import { checkFileName } from './hub/hub-names.js';
 import { CheckpointError } from './errors.js';
+import { checkConvertedPart, loadPackedItem, PACKED_SRC_DTYPES } from './packed-load.js';
+import type { PackedWeight } from '../ops/index.js';
+import type { PackedFormat } from '../runtime/weight-format.js';
 
 /** One source tensor (or a row range of it) placed at a row of a destination tensor. */
 export interface WeightPart {
@@ -32,6 +35,10 @@ export interface WeightItem {
    * (see the tuner's weightLayout). Assembled in host memory first, so it costs one matrix of RAM while loading.
    */
   transpose?: boolean;
+  /** A weight matrix (linear weight, patch embedding, token table): what compact dtypes pack. */
+  matrix?: boolean;
+  /** Store packed in this format ([rows, cols] as the parts assemble it): quantized at load, or converted already. */
+  packed?: { format: PackedFormat; group: number };
 }
 
 export interface LoadProgress {
@@ -97,6 +104,10 @@ function checkPlan(source: FileSource, entries: Map<string, StEntry>, plan: Weig
         throw new CheckpointError(`${file}: tensor ${part.src} is missing from the checkpoint`, { file, tensor: part.src });
       }
       const where = `${source.locate(e.file)}: tensor ${part.src}`;
+      if (item.packed && PACKED_SRC_DTYPES[e.dtype]) {
+        checkConvertedPart(source, entries, item, part, e);
+        continue;
+      }
       if (!SUPPORTED_SRC.has(e.dtype)) throw new CheckpointError(`${where} is ${e.dtype}; supported: F32, F16, BF16`, { file: source.locate(e.file), tensor: part.src });
       if (e.shape.join(',') !== part.srcShape.join(',')) {
         throw new CheckpointError(`${where} has shape [${e.shape.join(', ')}], the config expects [${part.srcShape.join(', ')}]`, { file: source.locate(e.file), tensor: part.src });
@@ -201,20 +212,31 @@ export async function* alignedChunks(stream: AsyncIterable<Uint8Array>, multiple
  * Loads a plan of weights into new GPU tensors (named by item key). Everything is validated first; on failure
  * every tensor made so far is disposed.
  */
-export async function loadWeights(engine: Engine, source: FileSource, entries: Map<string, StEntry>, plan: WeightItem[], opts: LoadOptions): Promise<Map<string, Tensor>> {
+export async function loadWeights(engine: Engine, source: FileSource, entries: Map<string, StEntry>, plan: WeightItem[], opts: LoadOptions): Promise<Map<string, Tensor | PackedWeight>> {
   checkPlan(source, entries, plan);
   const dst = opts.dtype;
   const esize = DTYPE_BYTES[dst];
-  for (const item of plan) engine.checkStorageSize(numel(item.shape) * esize, `weight ${item.key} [${item.shape.join(', ')}] ${dst}`);
+  for (const item of plan) if (!item.packed) engine.checkStorageSize(numel(item.shape) * esize, `weight ${item.key} [${item.shape.join(', ')}] ${dst}`);
   const chunkBytes = opts.chunkBytes ?? 8 << 20;
   const total = plan.reduce((s, it) => s + it.parts.reduce((t, p) => {
     const e = entries.get(p.src)!;
     const rowBytes = (e.end - e.begin) / Math.max(1, e.shape[0] ?? 1);
     return t + (p.rows ? (p.rows[1] - p.rows[0]) * rowBytes : e.end - e.begin);
   }, 0), 0);
-  const out = new Map<string, Tensor>();
+  const out = new Map<string, Tensor | PackedWeight>();
   let loaded = 0;
   let sinceSync = 0;
+  // Progress, and now and then a wait for the queue, so the driver's upload staging (host memory) stays bounded.
+  const done = async (bytes: number, file: string) => {
+    loaded += bytes;
+    sinceSync += bytes;
+    opts.onProgress?.({ phase: 'load', file, loaded, total });
+    if (sinceSync >= 128 << 20) {
+      sinceSync = 0;
+      await engine.device.queue.onSubmittedWorkDone();
+      engine.check();
+    }
+  };
   try {
     // File order keeps reads sequential (and lets a streamed source be read front to back).
     const ordered = [...plan].sort((a, b) => {
@@ -223,6 +245,10 @@ export async function loadWeights(engine: Engine, source: FileSource, entries: M
       return ea.file === eb.file ? ea.begin - eb.begin : ea.file < eb.file ? -1 : 1;
     });
     for (const item of ordered) {
+      if (item.packed) {
+        out.set(item.key, await loadPackedItem(engine, source, entries, item, { aligned: alignedChunks, fromF16: fromF16Array, fromBf16: bf16ToF32Array, done, chunkBytes }));
+        continue;
+      }
       if (item.transpose) {
         const t = await loadTransposed(engine, source, entries, item, dst);
         out.set(item.key, t);
@@ -257,15 +283,7 @@ export async function loadWeights(engine: Engine, source: FileSource, entries: M
           }
           engine.device.queue.writeBuffer(t.buffer, t.offset + dstByte, bytes.buffer, bytes.byteOffset, bytes.byteLength);
           dstByte += bytes.byteLength;
-          loaded += chunk.byteLength;
-          sinceSync += chunk.byteLength;
-          opts.onProgress?.({ phase: 'load', file: e.file, loaded, total });
-          // Let the driver drain its upload staging now and then, so host memory stays bounded.
-          if (sinceSync >= 128 << 20) {
-            sinceSync = 0;
-            await engine.device.queue.onSubmittedWorkDone();
-            engine.check();
-          }
+          await done(chunk.byteLength, e.file);
         }
       }
     }

@@ -107,6 +107,46 @@ function blockScale(values: ArrayLike<number>, from: number, to: number, qmax: n
   return Math.fround(m / qmax);
 }
 
+/** Candidate clipping of the 4-bit range: the block's max maps to qmax · f. */
+const Q4_CLIP = [1, 0.95, 0.9, 0.85, 0.8, 0.75];
+
+/**
+ * The 4-bit scale of a block that minimizes its squared error: with 15 levels the max-abs scale wastes range on
+ * one outlier, so each candidate clipping (Q4_CLIP) rounds the block, the scale is refit to those codes by least
+ * squares (s = Σ w·q / Σ q², never negative: q has w's sign), and the candidate with the least error wins
+ * (as llama.cpp's make_qx_quants does). Deterministic, so converter and loader produce the same bits.
+ */
+function searchScale(values: ArrayLike<number>, from: number, to: number, maxScale: number, qmax: number): number {
+  let best = maxScale;
+  let bestErr = Infinity;
+  for (const f of Q4_CLIP) {
+    const inv = 1 / (maxScale * f);
+    let wq = 0, qq = 0;
+    for (let i = from; i < to; i++) {
+      const v = values[i]!;
+      const q = Math.max(-qmax, Math.min(qmax, roundCode(v * inv)));
+      wq += v * q;
+      qq += q * q;
+    }
+    if (!(qq > 0)) continue;
+    const s = Math.fround(wq / qq);
+    if (!(s > 0)) continue;
+    // The error of the codes the refit scale gives (rounding again with it, as packing will).
+    const sinv = 1 / s;
+    let err = 0;
+    for (let i = from; i < to; i++) {
+      const v = values[i]!;
+      const d = v - s * Math.max(-qmax, Math.min(qmax, roundCode(v * sinv)));
+      err += d * d;
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      best = s;
+    }
+  }
+  return best;
+}
+
 /**
  * Packs `n` whole rows of a [rows, cols] float matrix (row-major, `values.length` = n · cols) into `words`
  * (n · ld / elementsPerWord words) and `scales` (n · scalesPerRow), quantizing as the layout says. Rows are
@@ -142,7 +182,8 @@ export function packRows(l: PackedLayout, values: ArrayLike<number>, words: Uint
     for (let b = 0; b < spr; b++) {
       const c0 = b * block;
       const c1 = Math.min(l.cols, c0 + block);
-      const s = c0 < l.cols ? blockScale(values, row + c0, row + c1, qmax, () => `${what}: row ${r}, group ${b}`) : 0;
+      const m = c0 < l.cols ? blockScale(values, row + c0, row + c1, qmax, () => `${what}: row ${r}, group ${b}`) : 0;
+      const s = m && l.format === 'q4' ? searchScale(values, row + c0, row + c1, m, qmax) : m;
       scales![r * spr + b] = s;
       if (s === 0) continue;
       const inv = 1 / s;
