@@ -74,18 +74,24 @@ describe('WebGPU in headless Chromium', () => {
     expect(r!.limits.maxComputeInvocationsPerWorkgroup).toBeGreaterThanOrEqual(256);
   });
 
-  it('dtype f16 without shader-f16 is refused with a clear message', async () => {
+  it('without shader-f16, dtype f16 loads (packed words, f32 compute) and f16 activations are refused with a clear message', async () => {
     const r = await page.evaluate(async () => {
       const { SiglipModel } = (window as unknown as PageWindow).siglip;
       const adapter = await navigator.gpu.requestAdapter();
-      if (adapter!.features.has('shader-f16')) return { hasF16: true, error: '' };
-      const err = await SiglipModel.load('/fixtures/siglip-tiny/', { dtype: 'f16' }).then(
+      if (adapter!.features.has('shader-f16')) return { hasF16: true, loaded: null, error: '' };
+      const m = await SiglipModel.load('/fixtures/siglip-tiny/', { dtype: 'f16', tune: false });
+      const loaded = { dtype: m.dtype, activations: m.activations };
+      await m.dispose();
+      const error = await SiglipModel.load('/fixtures/siglip-tiny/', { dtype: 'f16', activations: 'f16' }).then(
         (m) => m.dispose().then(() => 'loaded'),
         (e: Error) => e.message,
       );
-      return { hasF16: false, error: err };
+      return { hasF16: false, loaded, error };
     });
-    if (!r.hasF16) expect(r.error).toMatch(/f16 needs the shader-f16 feature, which .*swiftshader.* lacks/i);
+    // SwiftShader lacks shader-f16 (its numbers: compact.test.ts).
+    expect(r.hasF16).toBe(false);
+    expect(r.loaded).toEqual({ dtype: 'f16', activations: 'f32' });
+    expect(r.error).toMatch(/f16 activations need the shader-f16 feature, which .*swiftshader.* lacks/i);
   });
 });
 
