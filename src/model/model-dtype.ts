@@ -71,8 +71,8 @@ export interface DTypeSupport {
   computes: ActivationDType;
 }
 
-/** Which dtypes this engine runs and how (the CLI's `info`). */
-export function dtypeSupport(engine: Engine): DTypeSupport[] {
+/** Which dtypes an engine runs and how (the CLI's `info`): every one, f16's compute depending on shader-f16. */
+export function dtypeSupport(engine: Pick<Engine, 'hasF16'>): DTypeSupport[] {
   const f16 = engine.hasF16;
   return [
     { dtype: 'f32', weights: 'f32', computes: 'f32' },

@@ -10,7 +10,7 @@
  * quantization error measured on them is representative (compact weights' fidelity gates): each row's scale is
  * spread log-normally (×e^{0.3·z}: some output channels several times larger than others, what per-channel scales
  * are for), one input channel in 128 is an outlier channel ×3 (trained transformers' large-magnitude features),
- * and one weight in 2000 is a heavy-tail outlier ×3 (bounded Irwin–Hall noise alone has no tail). A row's max is
+ * and one weight in 2048 is a heavy-tail outlier ×3 (bounded Irwin–Hall noise alone has no tail). A row's max is
  * then ~9–10σ of its body, as in trained ViT rows of ~1000 weights (plain noise: ~3.5σ, which flatters int8 and q4).
  */
 import { parseSiglipConfig } from './config.js';
@@ -71,29 +71,37 @@ function isMatrix(name: string, shape: number[]): boolean {
   return shape.length >= 2 && name.endsWith('weight') && !name.includes('position_embedding');
 }
 
+/** One input channel in 128 is an outlier channel (×3); the pattern is the tensor's own. */
+function columnScales(key: number, cols: number): Float32Array {
+  const colKey = hash32(key ^ 0x165667b1);
+  return Float32Array.from({ length: cols }, (_, c) => (hash32(colKey ^ c) % 128 === 0 ? 3 : 1));
+}
+
 function fillNormal(out: Float32Array, seed: number, tensor: number, first: number, mean: number, std: number, cols = 0): void {
   const key = hash32(seed ^ Math.imul(tensor + 1, 0x9e3779b9));
   if (!cols) {
     for (let i = 0; i < out.length; i++) out[i] = mean + std * unitNormal(key, first + i);
     return;
   }
-  // Row scales, outlier channels and heavy-tail outliers (see the file comment), each from its own stream.
+  // Row scales, outlier channels and heavy-tail outliers (see the file comment).
   const rowKey = hash32(key ^ 0x27d4eb2f);
-  const colKey = hash32(key ^ 0x165667b1);
-  const tailKey = hash32(key ^ 0x61c88647);
+  const colScale = columnScales(key, cols);
   let row = -1;
   let rowScale = 1;
+  let c = 0;
   for (let i = 0; i < out.length; i++) {
     const n = first + i;
-    const r = Math.floor(n / cols);
-    if (r !== row) {
-      row = r;
-      rowScale = Math.exp(0.3 * unitNormal(rowKey, r));
+    if (row < 0 || ++c === cols) {
+      row = Math.floor(n / cols);
+      c = n - row * cols;
+      rowScale = std * Math.exp(0.3 * unitNormal(rowKey, row));
     }
-    const c = n - r * cols;
-    const colScale = hash32(colKey ^ c) % 128 === 0 ? 3 : 1;
-    const tail = hash32(tailKey ^ n) % 2000 === 0 ? 3 : 1;
-    out[i] = mean + std * rowScale * colScale * tail * unitNormal(key, n);
+    // unitNormal's two hashes, inlined: their bits also pick one weight in 2048 as a ×3 tail (no third hash).
+    const a = hash32(key ^ Math.imul(n, 4) ^ 0x1234567);
+    const b = hash32(a ^ 0x5bd1e995);
+    const z = ((a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16)) / 65536 - 2;
+    const tail = ((a ^ (b >>> 5)) & 2047) === 0 ? 3 : 1;
+    out[i] = mean + rowScale * colScale[c]! * tail * z * 1.7320508075688772;
   }
 }
 
