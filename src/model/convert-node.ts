@@ -140,7 +140,9 @@ export async function convertCheckpoint(src: string | FileSource, outDir: string
 
   const parent = path.dirname(out);
   await fs.mkdir(parent, { recursive: true });
-  const stage = await fs.mkdtemp(path.join(parent, `.${path.basename(out)}.convert-`));
+  // Made with mkdir, not mkdtemp (mode 0700): renamed into place, the stage becomes the output with its mode.
+  const stage = path.join(parent, `.${path.basename(out)}.convert-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  await fs.mkdir(stage);
   let writer: SafetensorsWriter | null = null;
   try {
     const files: string[] = [];
