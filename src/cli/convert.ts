@@ -100,7 +100,8 @@ function createProgress(stream: NodeJS.WriteStream): { update: (p: ConvertProgre
       stop: () => bar?.stop(),
     };
   }
-  let last = -Infinity;
+  // The first line after LINE_INTERVAL_S (a short run prints only its last), then one per interval and the last.
+  let last = 0;
   let lastFile = '';
   return {
     update: (p) => {

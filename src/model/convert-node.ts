@@ -139,7 +139,7 @@ export async function convertCheckpoint(src: string | FileSource, outDir: string
   const digest = await compactDigest(json, placed.map((p) => ({ name: p.name, dtype: p.dtype, shape: p.shape, dataOffsets: p.dataOffsets })));
 
   const parent = path.dirname(out);
-  await fs.mkdir(parent, { recursive: true });
+  const madeParents = await makeParents(parent);
   // Made with mkdir, not mkdtemp (mode 0700): renamed into place, the stage becomes the output with its mode.
   const stage = path.join(parent, `.${path.basename(out)}.convert-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   await fs.mkdir(stage);
@@ -189,8 +189,39 @@ export async function convertCheckpoint(src: string | FileSource, outDir: string
   } catch (e) {
     await writer?.abort();
     await fs.rm(stage, { recursive: true, force: true });
+    for (const d of madeParents.reverse()) await fs.rmdir(d).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * mkdir -p of the output's parent, one level at a time, returning the folders it made (removed again on failure).
+ * Not fs.mkdir's `recursive`: on Node 20 that never settles for a path under /proc.
+ */
+async function makeParents(dir: string): Promise<string[]> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const missing: string[] = [];
+  for (let d = dir; ; d = path.dirname(d)) {
+    const st = await fs.stat(d).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+    if (st) {
+      if (!st.isDirectory()) throw new Error(`${d}: not a directory, so --out cannot be made inside it`);
+      break;
+    }
+    missing.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  const made: string[] = [];
+  try {
+    for (const d of missing.reverse()) {
+      await fs.mkdir(d);
+      made.push(d);
+    }
+  } catch (e) {
+    for (const d of made.reverse()) await fs.rmdir(d).catch(() => {});
+    throw e;
+  }
+  return made;
 }
 
 /** Refuses an output that is a file, a non-empty directory without `force`, or the source itself (or a folder

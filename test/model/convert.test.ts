@@ -231,12 +231,14 @@ describe('convertCheckpoint', () => {
       f[index] = value;
       t.get(name)!.bytes = new Uint8Array(f.buffer);
       writeRawSafetensors(join(dir, 'model.safetensors'), t);
-      const out = join(tmp, `bad-out-${n++}`);
+      // The output inside folders that do not exist yet: made for it, and removed again on failure.
+      const top = join(tmp, `bad-parent-${n++}`);
+      const out = join(top, 'a', 'b');
       const e = await convertCheckpoint(dir, out, { dtype: format }).catch((x: unknown) => x);
       expect(e, String(e)).toBeInstanceOf(CheckpointError);
       expect((e as CheckpointError).tensor).toBe(name);
       expect((e as Error).message).toMatch(pattern);
-      expect(existsSync(out), 'no output directory after a failure').toBe(false);
+      expect(existsSync(top), 'no output directory (nor the folders made for it) after a failure').toBe(false);
       expect(readdirSync(tmp).filter((x) => x.startsWith('.')), 'no staging directory left').toEqual([]);
     }
   });
