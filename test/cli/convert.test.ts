@@ -15,7 +15,7 @@ import { readSafetensorsHeader, type StHeader } from '../../src/model/safetensor
 import { DirectorySource } from '../../src/model/source-node.js';
 import { FIXTURES, readRawSafetensors, writeRawSafetensors } from '../helpers/fixtures.js';
 import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
-import { buildCli, cli } from './helpers.js';
+import { buildCli, cli, spawnCli } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-convert-'));
 const tiny = join(FIXTURES, 'siglip-tiny');
@@ -237,6 +237,29 @@ describe('siglip-webgpu convert', () => {
     const e4 = await refused(noscales);
     expect(e4.tensor).toBe(`${fc1}.qscale`);
     expect(e4.message).toContain(`tensor ${fc1}.qscale: the scales of ${fc1} are missing from the file`);
+  });
+
+  test('Ctrl-C stops it mid-way and leaves nothing behind', async () => {
+    // A slow server (4 kB every 15 ms): reading the tiny model's 1 MB takes seconds, so the signal lands mid-way.
+    hub.setFault('model.safetensors', { chunkBytes: 4096, chunkDelayMs: 15 });
+    try {
+      const parent = join(tmp, 'sigint');
+      mkdirSync(parent);
+      const out = join(parent, 'out');
+      const child = await spawnCli(['convert', '--model', `${hub.endpoint}/test-org/siglip-tiny/resolve/main/`, '--dtype', 'int8', '--out', out]);
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // Wait until it is converting (its staging folder exists), then interrupt.
+      for (let i = 0; i < 200 && !readdirSync(parent).some((f) => f.startsWith('.out.convert-')); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(readdirSync(parent).some((f) => f.startsWith('.out.convert-')), 'conversion started').toBe(true);
+      child.kill('SIGINT');
+      expect(await exited).toBe(1);
+      expect(stderr).toContain('siglip-webgpu: interrupted: nothing was written to --out');
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      hub.setFault('model.safetensors', undefined);
+    }
   });
 
   test('the f16 output loads with the engine as a plain checkpoint and gives the same embeddings within f16 error', async () => {
