@@ -25,6 +25,9 @@ export { SyntheticSource } from './model/synthetic.js';
 export { PRESETS, presetConfig, presetPreprocessorConfig } from './model/presets.js';
 export { encodeSafetensors, readSafetensorsHeader, readSafetensorsFile } from './model/safetensors.js';
 export type { LoadProgress } from './model/weights.js';
+// Compact weights: `convert` (Node only; loaded when called) and the scheme a converted checkpoint carries.
+export { convertCheckpoint, type ConvertOptions, type ConvertProgress, type ConvertResult } from './model/convert.js';
+export { readCompactScheme, COMPACT_SCHEME, COMPACT_VERSIONS, type CompactScheme, type CompactTensor } from './model/compact-scheme.js';
 // What worker mode's embedImagesSettled does, on a SiglipModel in this thread (siglip-webgpu/worker: in a worker).
 export { embedImagesSettled, type EmbedSettledOptions, type SettledEmbedding } from './worker/embed-settled.js';
 

@@ -15,8 +15,16 @@ import type { PackedFormat } from '../runtime/weight-format.js';
 /** HF name prefixes that stay int8 (per output channel) when the model's dtype is q4. */
 export const Q4_INT8_PREFIXES = ['vision_model.embeddings.patch_embedding.', 'vision_model.head.'] as const;
 
-/** The format (and group) of the matrix `hfName` when the model's matrices are packed as `packed`. */
-export function compactFormatFor(hfName: string, packed: { format: PackedFormat; group: number }): { format: PackedFormat; group: number } {
+/**
+ * The format (and group) of the matrix `hfName`, `cols` elements a row, when the model's matrices are packed as
+ * `packed`. A group longer than the row would only pad it with zeros: int8 then takes one scale per row (which is
+ * the same thing), q4 the largest group the row holds (32 at least).
+ */
+export function compactFormatFor(hfName: string, cols: number, packed: { format: PackedFormat; group: number }): { format: PackedFormat; group: number } {
   if (packed.format === 'q4' && Q4_INT8_PREFIXES.some((p) => hfName.startsWith(p))) return { format: 'int8', group: 0 };
+  if (packed.group > cols) {
+    if (packed.format === 'int8') return { format: 'int8', group: 0 };
+    return { format: packed.format, group: cols >= 64 ? 64 : 32 };
+  }
   return packed;
 }

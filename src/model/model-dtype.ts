@@ -4,13 +4,13 @@
  *   dtype  weights (matrices: linear, patch embedding, token table)      activations (and norms, biases, positions)
  *   f32    f32                                                          f32
  *   f16    f16 tensors (with shader-f16), else f16 packed words        f16 with shader-f16, else f32
- *   int8   int8 codes, f32 scales per output channel (or per group)    f32 (f16 on request, with shader-f16)
+ *   int8   int8 codes, f32 scales per group of 128 (or per channel)    f32 (f16 on request, with shader-f16)
  *   q4     4-bit codes, f32 scales per group of 32 (or 64, 128)        f32 (f16 on request, with shader-f16)
  *
  * Packed weights are always [out, in] (scales run along the reduction axis) and are unpacked in registers by every
  * matmul variant.
  */
-import { defaultGroup, type Engine } from '../ops/index.js';
+import type { Engine } from '../ops/index.js';
 import { GROUP_SIZES, type PackedFormat } from '../runtime/weight-format.js';
 
 export type ModelDType = 'f32' | 'f16' | 'int8' | 'q4';
@@ -24,11 +24,19 @@ export function isModelDType(x: unknown): x is ModelDType {
 
 export interface DTypeOptions {
   dtype?: ModelDType;
-  /** int8: 0 (one scale per output channel, default), 32, 64 or 128; q4: 32 (default), 64 or 128. */
+  /** int8: 128 (default), 64, 32, or 0 (one scale per output channel); q4: 32 (default), 64 or 128. */
   group?: number;
   /** Default: f16 for dtype 'f16' on an adapter with shader-f16, else f32. */
   activations?: ActivationDType;
 }
+
+/**
+ * The model's default groups. int8: 128, not one scale per output channel — a row's max is set by its few outlier
+ * input channels and tail weights, and at SigLIP-large's depth that costs its text embedding the 0.999 cosine
+ * (0.9989 per channel on realistic synthetic weights, 0.9996 in groups of 128; compact-fidelity-full.test.ts), for
+ * 1/32 bit per weight more. q4: 32, the smallest group the format has.
+ */
+export const MODEL_DEFAULT_GROUP: Readonly<Record<'int8' | 'q4', number>> = { int8: 128, q4: 32 };
 
 export interface ResolvedDType {
   dtype: ModelDType;
@@ -49,7 +57,7 @@ export function resolveDType(opts: DTypeOptions, hasF16: boolean, adapter: strin
   if (dtype === 'f32') return { dtype, activations: 'f32', packed: null };
   // f16 weights with f16 activations are plain f16 tensors (the native path); with f32 activations, packed words.
   if (dtype === 'f16') return { dtype, activations: act, packed: act === 'f16' ? null : { format: 'f16', group: 0 } };
-  const group = opts.group ?? defaultGroup(dtype);
+  const group = opts.group ?? MODEL_DEFAULT_GROUP[dtype];
   if (!(GROUP_SIZES as readonly number[]).includes(group)) throw new Error(`group ${group} is not one of ${GROUP_SIZES.join(', ')} (0: one scale per output channel, int8 only)`);
   if (dtype === 'q4' && group === 0) throw new Error('q4 weights need a group size (32, 64 or 128): one scale per output channel loses too much');
   return { dtype, activations: act, packed: { format: dtype, group } };
@@ -63,13 +71,13 @@ export interface DTypeSupport {
   computes: ActivationDType;
 }
 
-/** Which dtypes this engine runs and how (the CLI's `info`). */
-export function dtypeSupport(engine: Engine): DTypeSupport[] {
+/** Which dtypes an engine runs and how (the CLI's `info`): every one, f16's compute depending on shader-f16. */
+export function dtypeSupport(engine: Pick<Engine, 'hasF16'>): DTypeSupport[] {
   const f16 = engine.hasF16;
   return [
     { dtype: 'f32', weights: 'f32', computes: 'f32' },
     { dtype: 'f16', weights: f16 ? 'f16' : 'f16 (packed words, unpacked in registers)', computes: f16 ? 'f16' : 'f32' },
-    { dtype: 'int8', weights: 'int8 + f32 scales per output channel', computes: 'f32' },
+    { dtype: 'int8', weights: 'int8 + f32 scales per group of 128', computes: 'f32' },
     { dtype: 'q4', weights: '4-bit + f32 scales per group of 32', computes: 'f32' },
   ];
 }

@@ -161,6 +161,8 @@ export class SiglipModel {
     try {
       const { dtype, activations, packed } = resolveDType(opts, engine.hasF16, engine.info.name);
       const shapes = tuningShapes(config, towers);
+      // Compact weights: the matmul is tuned (and checked against float64) reading this format, at this model's shape.
+      if (packed) shapes.weightFormats = [{ ...packed, dtype: activations }];
       if (opts.tune === 'force') await tuneEngine(engine, shapes, { force: true, searchIfMissing: true });
       else if (opts.tune !== false && !tuningDisabledByEnv()) await tuneEngine(engine, shapes);
       const scale = await readSmallTensor(source, entries, 'logit_scale', [1]);

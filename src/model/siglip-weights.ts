@@ -72,7 +72,7 @@ export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], la
   const items = assemble(cfg, towers);
   for (const it of items) {
     if (opts.packed && it.matrix) {
-      it.packed = compactFormatFor(it.parts[0]!.src, opts.packed);
+      it.packed = compactFormatFor(it.parts[0]!.src, it.shape[1]!, opts.packed);
       delete it.transpose;
     }
     if (layout === 'nk') delete it.transpose;
@@ -81,7 +81,7 @@ export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], la
   if (at >= 0 && opts.maxTensorBytes !== undefined) {
     const { vocabSize: V, hiddenSize: D } = cfg.text;
     // A packed table's row is ld elements of its format (words), and its scales a second, smaller buffer.
-    const pk = opts.packed;
+    const pk = items[at]!.packed;
     const l = pk ? packedLayout(pk.format, V, D, pk.group) : null;
     const rows = l ? embeddingPageRows(V, l.ld / elementsPerWord(l.format), 4, opts.maxTensorBytes) : embeddingPageRows(V, D, opts.elementBytes ?? 4, opts.maxTensorBytes);
     if (rows < V) {

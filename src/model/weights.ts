@@ -57,14 +57,19 @@ export interface LoadOptions {
 
 const SUPPORTED_SRC = new Set(['F32', 'F16', 'BF16']);
 
-/** Finds every tensor's entry: a single model.safetensors or a sharded checkpoint with its index. */
-export async function readCheckpointIndex(source: FileSource): Promise<Map<string, StEntry>> {
+/**
+ * Finds every tensor's entry: a single model.safetensors or a sharded checkpoint with its index. `metadata`, when
+ * given, receives each file's `__metadata__` by file name (a converted checkpoint's scheme lives there:
+ * compact-scheme.ts).
+ */
+export async function readCheckpointIndex(source: FileSource, metadata?: Map<string, Record<string, string>>): Promise<Map<string, StEntry>> {
   const entries = new Map<string, StEntry>();
   let files: string[];
   // The single file first: a hub cache made by Python has no record that the index is absent, so asking for the
   // index first would cost a request.
   if (await source.has('model.safetensors')) {
     const h = await readSafetensorsHeader(source, 'model.safetensors');
+    metadata?.set('model.safetensors', h.metadata);
     for (const [name, e] of h.entries) entries.set(name, e);
   } else if (await source.has('model.safetensors.index.json')) {
     const index = await readJson<{ weight_map?: Record<string, string> }>(source, 'model.safetensors.index.json');
@@ -77,6 +82,7 @@ export async function readCheckpointIndex(source: FileSource): Promise<Map<strin
     }
     for (const f of files) {
       const h = await readSafetensorsHeader(source, f);
+      metadata?.set(f, h.metadata);
       for (const [name, e] of h.entries) entries.set(name, e);
     }
     for (const [name, f] of Object.entries(index.weight_map)) {

@@ -117,6 +117,8 @@ const Q4_CLIP = [1, 0.95, 0.9, 0.85, 0.8, 0.75];
  * (as llama.cpp's make_qx_quants does). Deterministic, so converter and loader produce the same bits.
  */
 function searchScale(values: ArrayLike<number>, from: number, to: number, maxScale: number, qmax: number): number {
+  let ww = 0;
+  for (let i = from; i < to; i++) ww += values[i]! * values[i]!;
   let best = maxScale;
   let bestErr = Infinity;
   for (const f of Q4_CLIP) {
@@ -128,20 +130,13 @@ function searchScale(values: ArrayLike<number>, from: number, to: number, maxSca
       wq += v * q;
       qq += q * q;
     }
-    if (!(qq > 0)) continue;
-    const s = Math.fround(wq / qq);
-    if (!(s > 0)) continue;
-    // The error of the codes the refit scale gives (rounding again with it, as packing will).
-    const sinv = 1 / s;
-    let err = 0;
-    for (let i = from; i < to; i++) {
-      const v = values[i]!;
-      const d = v - s * Math.max(-qmax, Math.min(qmax, roundCode(v * sinv)));
-      err += d * d;
-    }
+    if (!(qq > 0 && wq > 0)) continue;
+    // Σ(w − s·q)² at the least-squares s = Σwq / Σq² is Σw² − (Σwq)²/Σq²: no second pass. (Packing rounds again
+    // with s, which moves a code only to a nearer level.)
+    const err = ww - (wq * wq) / qq;
     if (err < bestErr) {
       bestErr = err;
-      best = s;
+      best = Math.fround(wq / qq);
     }
   }
   return best;

@@ -25,7 +25,8 @@ interface Case {
 const CASES: Case[] = [
   { name: 'f16 stored packed, f32 compute (no shader-f16)', opts: { engine: noF16, dtype: 'f16' }, gate: COSINE_GATE.f16 },
   ...(engine.hasF16 ? [{ name: 'f16 tensors, f16 activations', opts: { engine, dtype: 'f16' as const }, gate: COSINE_GATE.f16 }] : []),
-  { name: 'int8, a scale per output channel', opts: { engine, dtype: 'int8' }, gate: COSINE_GATE.int8 },
+  { name: 'int8, groups of 128 (the default)', opts: { engine, dtype: 'int8' }, gate: COSINE_GATE.int8 },
+  { name: 'int8, a scale per output channel', opts: { engine, dtype: 'int8', group: 0 }, gate: COSINE_GATE.int8 },
   { name: 'int8, groups of 32', opts: { engine, dtype: 'int8', group: 32 }, gate: COSINE_GATE.int8 },
   { name: 'q4, groups of 32', opts: { engine, dtype: 'q4' }, gate: COSINE_GATE.q4 },
   { name: 'q4, groups of 64 (no shader-f16)', opts: { engine: noF16, dtype: 'q4', group: 64 }, gate: COSINE_GATE.q4 },
