@@ -67,7 +67,7 @@ export function buildProgram(): Command {
     .description('write a compact copy of a checkpoint: its matmul and embedding weights as f16, int8 or 4-bit (docs/compact-weights.md)')
     .requiredOption('--model <id|dir|url>', 'the checkpoint to convert: hub id, local directory or base URL (F32, F16 or BF16; one file or sharded)')
     .addOption(new Option('--dtype <dtype>', 'f16 (half the bytes), int8 (about a quarter) or q4 (about a sixth)').choices(['f16', 'int8', 'q4']).makeOptionMandatory())
-    .option('--group <n>', 'weights per scale: int8 0 (one per output channel, the default), 32, 64 or 128; q4 32 (default), 64 or 128')
+    .option('--group <n>', 'weights per scale: int8 128 (default), 64, 32 or 0 (one per output channel); q4 32 (default), 64 or 128')
     .requiredOption('--out <dir>', 'output directory (new or empty): config, preprocessor and tokenizer files, model.safetensors')
     .option('--force', 'replace what a non-empty --out holds (hidden entries such as .git are kept)')
     .option('--json', 'machine-readable summary on stdout')

@@ -14,8 +14,9 @@
  */
 import { bf16ToF32Array, fromF16Array } from '../runtime/dtype.js';
 import { elementsPerWord, packRows, scalesPerRow, type PackedFormat, type PackedLayout } from '../runtime/weight-format.js';
+import { compactFormatFor } from './compact-policy.js';
+import { MODEL_DEFAULT_GROUP } from './model-dtype.js';
 import {
-  COMPACT_DEFAULT_GROUP,
   COMPACT_DIGEST_KEY,
   COMPACT_GROUPS,
   COMPACT_METADATA_KEY,
@@ -108,7 +109,7 @@ export async function convertCheckpoint(src: string | FileSource, outDir: string
   const path = await import('node:path');
   const { dtype } = opts;
   if (dtype !== 'f16' && dtype !== 'int8' && dtype !== 'q4') throw new Error(`convert: dtype must be f16, int8 or q4, got ${JSON.stringify(dtype)}`);
-  const group = opts.group ?? COMPACT_DEFAULT_GROUP[dtype];
+  const group = opts.group ?? (dtype === 'f16' ? 0 : MODEL_DEFAULT_GROUP[dtype]);
   if (!COMPACT_GROUPS[dtype].includes(group)) {
     throw new Error(`convert: group ${group} is not available for ${dtype} (${dtype === 'f16' ? 'f16 has no scales' : `use ${COMPACT_GROUPS[dtype].join(', ')}`}${dtype === 'int8' ? '; 0 = one scale per output channel' : ''})`);
   }
@@ -274,7 +275,10 @@ function plan(source: FileSource, entries: Map<string, StEntry>, format: PackedF
     if (!(COMPACT_SOURCE_DTYPES as readonly string[]).includes(e.dtype)) {
       throw new CheckpointError(`${file}: tensor ${e.name} is ${e.dtype}; convert reads F32, F16 or BF16 weights`, { file, tensor: e.name });
     }
-    const listing = compactTensorFor(e.name, e.shape, e.dtype as CompactSourceDtype, format, group);
+    // Each matrix in the format the loader would quantize it to (compact-policy.ts: under q4 the patch embedding
+    // and the pooling head stay int8; a group longer than the row is the row), so convert == quantize-at-load.
+    const own = compactFormatFor(e.name, e.shape.slice(1).reduce((a, b) => a * b, 1), { format, group });
+    const listing = compactTensorFor(e.name, e.shape, e.dtype as CompactSourceDtype, own.format, own.group);
     const layout = compactLayout(listing);
     jobs.push({ kind: 'packed', out: { name: e.name, ...compactStoredTensor(listing) }, src: e, listing, layout });
     if (listing.scales && entries.has(listing.scales)) {

@@ -18,6 +18,7 @@ import { hostTensors, siglipWeightPlan, SiglipWeights, type Tower, type WeightLa
 import { BlobSource, CompositeSource, readJson, UrlSource, type FileSource } from './source.js';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from './tokenizer/index.js';
 import { resolveDType, type ActivationDType, type DTypeOptions, type ModelDType } from './model-dtype.js';
+import { convertedOptions, logicalEntries, readConvertedScheme } from './compact-checkpoint.js';
 import { loadWeights, readCheckpointIndex, readHostTensor, readSmallTensor, type LoadProgress } from './weights.js';
 
 export const DEFAULT_MODEL = 'google/siglip-large-patch16-384';
@@ -144,8 +145,8 @@ export class SiglipModel {
       ? await openModelSource(ref as string | FileSource, { ...opts, onProgress: opts.onProgress ? (p) => opts.onProgress!({ phase: 'download', file: p.file, loaded: p.loaded, total: p.total ?? 0 }) : undefined })
       : filesSource(ref);
     const config = parseSiglipConfig(await readJson(source, 'config.json'), source.locate('config.json'));
-    // Refused before any download or device: a dtype that is no dtype.
-    resolveDType(opts, true, 'this adapter');
+    // Refused before any download or device: a dtype that is no dtype (the rest once the checkpoint is known).
+    resolveDType({ dtype: opts.dtype }, true, 'this adapter');
     const towers = opts.towers ?? ['vision', 'text'];
     const batch = opts.batch ?? 8;
     if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`batch must be a positive integer, got ${batch}`);
@@ -154,12 +155,17 @@ export class SiglipModel {
       : null;
     const processor = await loadImageProcessor(source, config.vision);
     // The checkpoint's headers, and the config against them, before a device is asked for anything.
-    const entries = await readCheckpointIndex(source);
-    checkConfigAgainstCheckpoint(config, entries, towers, source.locate('config.json'), (f) => source.locate(f));
+    const metadata = new Map<string, Record<string, string>>();
+    const entries = await readCheckpointIndex(source, metadata);
+    // A converted checkpoint (compact-weights scheme): checked whole before anything else, and it decides the dtype.
+    const scheme = await readConvertedScheme(source, entries, metadata);
+    const converted = scheme ? convertedOptions(scheme, opts) : null;
+    const dtypeOpts: DTypeOptions = converted ? { dtype: converted.dtype, group: converted.group, activations: opts.activations } : opts;
+    checkConfigAgainstCheckpoint(config, scheme ? logicalEntries(entries, scheme) : entries, towers, source.locate('config.json'), (f) => source.locate(f));
 
     const engine = opts.engine ?? (await createEngine(opts));
     try {
-      const { dtype, activations, packed } = resolveDType(opts, engine.hasF16, engine.info.name);
+      const { dtype, activations, packed } = resolveDType(dtypeOpts, engine.hasF16, engine.info.name);
       const shapes = tuningShapes(config, towers);
       // Compact weights: the matmul is tuned (and checked against float64) reading this format, at this model's shape.
       if (packed) shapes.weightFormats = [{ ...packed, dtype: activations }];
@@ -173,7 +179,7 @@ export class SiglipModel {
       if (layout !== 'nk' && layout !== 'kn') throw new Error(`weightLayout must be 'nk' or 'kn', got ${JSON.stringify(layout)}`);
       // Tensors up to what one binding (and one buffer) holds; the token table is paged to fit (256k vocabularies).
       const maxTensorBytes = Math.min(engine.limits.maxStorageBufferBindingSize, engine.limits.maxBufferSize);
-      const plan = siglipWeightPlan(config, towers, layout, { maxTensorBytes, elementBytes: activations === 'f16' ? 2 : 4, packed: packed ?? undefined });
+      const plan = siglipWeightPlan(config, towers, layout, { maxTensorBytes, elementBytes: activations === 'f16' ? 2 : 4, packed: packed ?? undefined, formatOf: converted?.formatOf ?? undefined });
       const host = new Map<string, Float32Array>();
       for (const h of hostTensors(config, towers)) host.set(h.key, await readHostTensor(source, entries, h.src, h.shape));
       const tensors = await loadWeights(engine, source, entries, plan, { dtype: activations, onProgress: opts.onProgress });

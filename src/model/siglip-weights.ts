@@ -61,6 +61,11 @@ export interface WeightPlanOptions {
    * [out, in] always (int8 and 4-bit scales run along the reduction axis); the rest stays in `elementBytes`.
    */
   packed?: { format: PackedFormat; group: number };
+  /**
+   * A converted checkpoint: the format each matrix is stored in, by its HF name (its scheme's listing); overrides
+   * `packed`. Null for a matrix the checkpoint holds unconverted.
+   */
+  formatOf?: (hfName: string) => { format: PackedFormat; group: number } | null;
 }
 
 /**
@@ -71,8 +76,9 @@ export interface WeightPlanOptions {
 export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], layout: WeightLayout = 'nk', opts: WeightPlanOptions = {}): WeightItem[] {
   const items = assemble(cfg, towers);
   for (const it of items) {
-    if (opts.packed && it.matrix) {
-      it.packed = compactFormatFor(it.parts[0]!.src, it.shape[1]!, opts.packed);
+    const own = it.matrix ? (opts.formatOf ? opts.formatOf(it.parts[0]!.src) : opts.packed ? compactFormatFor(it.parts[0]!.src, it.shape[1]!, opts.packed) : null) : null;
+    if (own) {
+      it.packed = own;
       delete it.transpose;
     }
     if (layout === 'nk') delete it.transpose;

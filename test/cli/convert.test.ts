@@ -119,7 +119,7 @@ describe('siglip-webgpu convert', () => {
     const r = await cli(['convert', '--model', tiny, '--dtype', 'int8', '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ model: tiny, outDir: out, dtype: 'int8', group: 0 });
+    expect(j).toMatchObject({ model: tiny, outDir: out, dtype: 'int8', group: 128 });
     expect(j.files).toContain('model.safetensors');
     expect(j.bytesOut).toBeLessThan(j.bytesIn);
   });

@@ -152,7 +152,7 @@ describe('compact-weights scheme', () => {
       ]);
       const patch = s!.tensors.get('vision_model.embeddings.patch_embedding.weight')!;
       expect(patch).toMatchObject({ shape: [8, 3, 2, 2], rows: 8, cols: 12, sourceDtype: 'F32' });
-      const g = group ?? (format === 'q4' ? 32 : 0);
+      const g = group ?? (format === 'q4' ? 32 : format === 'int8' ? 128 : 0);
       expect(patch.ld).toBe(g || 12);
       expect(patch.scales).toBe(format === 'f16' ? undefined : 'vision_model.embeddings.patch_embedding.weight.qscale');
       if (format === 'f16') expect(h.entries.get('vision_model.embeddings.patch_embedding.weight')).toMatchObject({ dtype: 'F16', shape: [8, 3, 2, 2] });
