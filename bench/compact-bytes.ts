@@ -11,6 +11,8 @@
  * SXM's HBM3) = 0.36 ms for SigLIP-large's vision tower in f32.
  */
 import { compactFormatFor } from '../src/model/compact-policy.js';
+import { isCompactTarget } from '../src/model/compact-scheme.js';
+import { MODEL_DEFAULT_GROUP } from '../src/model/model-dtype.js';
 import { packedBytes, packedLayout, type PackedFormat } from '../src/runtime/weight-format.js';
 
 export type BenchDType = 'f32' | 'f16' | 'int8' | 'q4';
@@ -19,17 +21,17 @@ export const BENCH_DTYPES: readonly BenchDType[] = ['f32', 'f16', 'int8', 'q4'];
 /** H100 SXM (HBM3): 3.35 TB/s, NVIDIA's datasheet figure. */
 export const H100_SXM_BYTES_PER_S = 3.35e12;
 
-/** The default group of each compact dtype (model-dtype.ts): int8 one scale per output channel, q4 groups of 32. */
-const GROUP: Record<Exclude<BenchDType, 'f32'>, number> = { f16: 0, int8: 0, q4: 32 };
+/** The default group of each compact dtype (model-dtype.ts: int8 groups of 128, q4 groups of 32; f16 has none). */
+const GROUP: Record<Exclude<BenchDType, 'f32'>, number> = { f16: 0, ...MODEL_DEFAULT_GROUP };
 
 export interface TensorInfo {
   name: string;
   shape: number[];
 }
 
-/** A weight matrix the compact dtypes pack (the scheme's rule: 2-D+ `*weight` tensors but the position tables). */
+/** A weight matrix the compact dtypes pack (the scheme's rule, compact-scheme.ts). */
 export function isMatrix(t: TensorInfo): boolean {
-  return /(\.|_)weight$/.test(t.name) && t.shape.length >= 2 && !t.name.includes('position_embedding');
+  return isCompactTarget(t.name, t.shape);
 }
 
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -38,7 +40,7 @@ const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 function matrixBytes(t: TensorInfo, d: BenchDType, rows = t.shape[0]!): number {
   const cols = numel(t.shape) / t.shape[0]!;
   if (d === 'f32') return 4 * rows * cols;
-  const f = compactFormatFor(t.name, { format: d as PackedFormat, group: GROUP[d] });
+  const f = compactFormatFor(t.name, cols, { format: d as PackedFormat, group: GROUP[d] });
   return packedBytes(packedLayout(f.format, rows, cols, f.group));
 }
 

@@ -7,17 +7,26 @@
  *   - the GPU memory the load takes (the engine's live bytes) is what the packed layouts say: f16 without shader-f16
  *     stores the weight matrices as packed f16 words (half of f32's) and computes in f32; int8 and q4 hold codes and
  *     scales (q4 keeps the patch embedding and pooling head int8: compact-policy.ts);
- *   - worker mode (SiglipWorkerModel) gives the main thread's numbers for a compact dtype.
+ *   - worker mode (SiglipWorkerModel) gives the main thread's numbers for a compact dtype;
+ *   - a checkpoint converted in the test (convertCheckpoint) and served by the mock hub loads with no dtype as its
+ *     own, gives exactly the numbers of quantizing the f32 checkpoint at load, and the page downloads only the
+ *     converted file (bytes counted by the hub); a converted header edited afterwards is refused (digest).
  * Node's gates on the same fixtures: test/model/compact-fidelity.test.ts.
  * Run alone: npx vitest run test/browser/compact.test.ts
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactFormatFor } from '../../src/model/compact-policy.js';
+import { convertCheckpoint } from '../../src/model/convert.js';
+import { MODEL_DEFAULT_GROUP } from '../../src/model/model-dtype.js';
+import { isCompactTarget } from '../../src/model/compact-scheme.js';
 import { packedBytes, packedLayout, type PackedFormat } from '../../src/runtime/weight-format.js';
 import { argmaxRows, COSINE_GATE, worstCosine } from '../helpers/cosine.js';
 import { FIXTURES, readRawSafetensors } from '../helpers/fixtures.js';
+import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
 import { f32FromB64, useBrowserEnv, type BrowserEnv } from './harness.js';
 
 type Lib = typeof import('../../src/index.js');
@@ -47,7 +56,8 @@ async function withLog<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 type DType = 'f32' | 'f16' | 'int8' | 'q4';
-const GROUP: Record<Exclude<DType, 'f32'>, number> = { f16: 0, int8: 0, q4: 32 };
+/** The groups a dtype loads with by default (model-dtype.ts). */
+const GROUP: Record<Exclude<DType, 'f32'>, number> = { f16: 0, ...MODEL_DEFAULT_GROUP };
 
 /** What one load + forward on the fixture's reference inputs gives in the page. */
 interface PageRun {
@@ -113,7 +123,7 @@ function runInPage(name: string, opts: { dtype?: DType }): Promise<PageRun> {
 
 /**
  * The device bytes a dtype's weights should take, from the checkpoint's header alone: f32's bytes, with every weight
- * matrix (what the compact scheme converts: 2-D+ `*weight` tensors but the position tables) replaced by its packed
+ * matrix (what the compact scheme converts: isCompactTarget) replaced by its packed
  * layout's codes and scales, in the format compact-policy.ts gives it. An independent account of the memory saving:
  * the loader's own sums are not used.
  */
@@ -121,11 +131,10 @@ function expectedWeightBytes(name: string, f32Bytes: number, dtype: Exclude<DTyp
   let delta = 0;
   let matrixF32 = 0;
   for (const [k, t] of readRawSafetensors(join(FIXTURES, name, 'model.safetensors'))) {
-    const isMatrix = /(\.|_)weight$/.test(k) && t.shape.length >= 2 && !k.includes('position_embedding');
-    if (!isMatrix) continue;
+    if (!isCompactTarget(k, t.shape)) continue;
     const rows = t.shape[0]!;
     const cols = t.shape.slice(1).reduce((a, b) => a * b, 1);
-    const f = compactFormatFor(k, { format: dtype as PackedFormat, group: GROUP[dtype] });
+    const f = compactFormatFor(k, cols, { format: dtype as PackedFormat, group: GROUP[dtype] });
     matrixF32 += 4 * rows * cols;
     delta += packedBytes(packedLayout(f.format, rows, cols, f.group)) - 4 * rows * cols;
   }
@@ -222,5 +231,98 @@ describe('worker mode with compact weights', () => {
     }
     expect(r.scores[1].map((s) => s.label)).toEqual(r.scores[0].map((s) => s.label));
     console.log(`[worker] q4 siglip-tiny: weights ${r.weightBytes[0]} B on the device; scores ${JSON.stringify(r.scores[1])}`);
+  });
+});
+
+describe('converted checkpoints (convertCheckpoint) from a hub, in the page', () => {
+  let hub: MockHub;
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'siglip-browser-converted-'));
+    for (const dtype of DTYPES) await convertCheckpoint(join(FIXTURES, 'siglip-tiny'), join(tmp, dtype), { dtype });
+    // A header edited after convert (the writer's name, same length): the digest no longer matches.
+    cpSync(join(tmp, 'int8'), join(tmp, 'tampered'), { recursive: true });
+    const file = join(tmp, 'tampered', 'model.safetensors');
+    const good = readFileSync(file);
+    const edited = Buffer.from(good.toString('latin1').replace('\\"writer\\":\\"siglip-webgpu ', '\\"writer\\":\\"siglip-webgpX '), 'latin1');
+    expect(edited.equals(good)).toBe(false);
+    writeFileSync(file, edited);
+    hub = await startMockHub({
+      models: {
+        'org/tiny': join(FIXTURES, 'siglip-tiny'),
+        ...Object.fromEntries(DTYPES.map((d) => [`org/tiny-${d}`, join(tmp, d)])),
+        'org/tiny-tampered': join(tmp, 'tampered'),
+      },
+    });
+  });
+  afterAll(async () => {
+    await hub?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** Loads a hub repo in the page (no cache: every load downloads) and runs forward on the fixture's inputs. */
+  const loadAndRun = (repo: string, opts: { dtype?: DType }) =>
+    withLog(() =>
+      page.evaluate(
+        async ({ repo, opts, endpoint }) => {
+          const w = window as unknown as PageWindow;
+          const { SiglipModel, UrlSource, readSafetensorsFile } = w.siglip;
+          const model = await SiglipModel.load(repo, { ...opts, endpoint, cacheStorage: null, tune: false });
+          try {
+            const ref = await readSafetensorsFile(new UrlSource(new URL('/fixtures/siglip-tiny/', location.href).href), 'reference.safetensors');
+            const t = (k: string) => ref.get(k)!;
+            const out = await model.forward({
+              pixelValues: { data: t('pixel_values').data as Float32Array, shape: t('pixel_values').shape },
+              inputIds: { data: t('input_ids').data as Int32Array, shape: t('input_ids').shape },
+            });
+            const b = (k: string) => w.toB64(new Float32Array(out[k]!.data));
+            return { dtype: model.dtype, weightBytes: model.weightBytes, image: b('image_embeds'), text: b('text_embeds'), logits: b('logits_per_image') };
+          } finally {
+            await model.dispose();
+          }
+        },
+        { repo, opts, endpoint: hub.endpoint },
+      ),
+    );
+
+  it.each(DTYPES)('%s: loads with no dtype as its own, equals quantizing at load, and downloads the converted file once', async (dtype) => {
+    const key = `org/tiny-${dtype}/model.safetensors`;
+    const conv = await loadAndRun(`org/tiny-${dtype}`, {});
+    const downloaded = hub.bytesSent.get(key) ?? 0;
+    const atLoad = await loadAndRun('org/tiny', { dtype });
+    expect(conv.dtype).toBe(dtype);
+    expect(conv.weightBytes).toBe(atLoad.weightBytes);
+    let maxAbs = 0;
+    for (const k of ['image', 'text', 'logits'] as const) {
+      const a = f32FromB64(conv[k]);
+      const b = f32FromB64(atLoad[k]);
+      expect(a.every(Number.isFinite), k).toBe(true);
+      expect(a.length).toBe(b.length);
+      for (let i = 0; i < a.length; i++) maxAbs = Math.max(maxAbs, Math.abs(a[i]! - b[i]!));
+    }
+    // The converter packs the same bits as quantizing at load, and the same kernels read them.
+    expect(maxAbs, `${dtype}: converted vs quantized at load`).toBe(0);
+    // The page downloaded the converted weights, whole, once: 0.5× / ~0.27× / ~0.2× of f32's file at this tiny size
+    // (its position tables, norms and biases stay f32; at SigLIP-large's size: PERFORMANCE.md).
+    const size = statSync(join(tmp, dtype, 'model.safetensors')).size;
+    const f32Size = statSync(join(FIXTURES, 'siglip-tiny', 'model.safetensors')).size;
+    expect(downloaded, `${dtype}: bytes of ${key} the hub sent`).toBe(size);
+    const RANGE = { f16: [0.49, 0.56], int8: [0.25, 0.32], q4: [0.15, 0.24] } as const;
+    expect(size / f32Size, `${dtype}: converted / f32 checkpoint bytes`).toBeGreaterThanOrEqual(RANGE[dtype][0]);
+    expect(size / f32Size, `${dtype}: converted / f32 checkpoint bytes`).toBeLessThanOrEqual(RANGE[dtype][1]);
+    console.log(`[browser] converted ${dtype}: downloaded ${downloaded} B of weights vs f32's ${f32Size} B (${(size / f32Size).toFixed(3)}×); outputs equal quantizing at load (max |Δ| ${maxAbs})`);
+  });
+
+  it('a converted checkpoint whose header was edited after convert is refused with the scheme\'s error', async () => {
+    const r = await page.evaluate(async (endpoint) => {
+      const { SiglipModel, CheckpointError } = (window as unknown as PageWindow).siglip;
+      return SiglipModel.load('org/tiny-tampered', { endpoint, cacheStorage: null }).then(
+        async (m) => (await m.dispose(), null),
+        (e: Error) => ({ name: e.name, message: e.message, isCheckpointError: e instanceof CheckpointError }),
+      );
+    }, hub.endpoint);
+    expect(r, 'the tampered checkpoint loaded').not.toBeNull();
+    expect(r!.isCheckpointError).toBe(true);
+    expect(r!.message).toMatch(/model\.safetensors.*siglip_webgpu\.digest: tampered header: the digest says sha256:[0-9a-f]{64}, the header hashes to sha256:[0-9a-f]{64} \(the header was edited after convert\); convert the checkpoint again/);
   });
 });
