@@ -1,5 +1,5 @@
 /**
- * The measuring half of the compact-weights bench (bench/compact.ts), written once for both places it runs: in Node
+ * The measuring half of the compact-weights bench (bench/compact-weights.ts), written once for both places it runs: in Node
  * (Dawn: lavapipe without a GPU) and in a page of headless Chromium (SwiftShader), where bench/compact-page.ts
  * bundles it. It imports only what the browser bundle has.
  *

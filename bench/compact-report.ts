@@ -1,4 +1,4 @@
-/** The table of the compact-weights bench (bench/compact.ts, bench/compact-browser.mjs): one row per dtype. */
+/** The table of the compact-weights bench (bench/compact-weights.ts, bench/compact-browser.mjs): one row per dtype. */
 export interface CompactRow {
   dtype: string;
   /** engine.stats.liveBytes after the load minus before it. */

@@ -9,8 +9,8 @@
  * load moves absolute times by 2× in minutes, while the ratio of two passes run seconds apart holds still. Compare
  * the ratios (the median of per-round ratios to f32), not the absolute times, across runs.
  *
- * usage (bench/compact.mjs builds this file and runs it):
- *   node bench/compact.mjs [--browser] [--preset siglip-large-patch16-384] [--dtypes f32,f16,f16-packed,int8,q4]
+ * usage (bench/compact-weights.mjs builds this file and runs it):
+ *   node bench/compact-weights.mjs [--browser] [--preset siglip-large-patch16-384] [--dtypes f32,f16,f16-packed,int8,q4]
  *                          [--layers N] [--rounds 3] [--towers vision,text] [--out DIR]
  *   writes DIR/compact-<preset>[-<N>layers].jsonl and .md; --layers N: N encoder layers per tower (the preset's
  *   widths: a smaller model for SwiftShader, which takes about a minute for one SigLIP-base image pass).
@@ -53,7 +53,7 @@ function arg(argv: string[], name: string, dflt: string): string {
   return i < 0 ? dflt : argv.splice(i, 2)[1]!;
 }
 
-/** bench/ (this file runs bundled from node_modules/.cache: bench/compact.mjs says where it was). */
+/** bench/ (this file runs bundled from node_modules/.cache: bench/compact-weights.mjs says where it was). */
 const BENCH_DIR = process.env.SIGLIP_BENCH_DIR ?? join(process.cwd(), 'bench');
 
 /** Chromium's flags for WebGPU on SwiftShader headless (test/browser/harness.ts says why each). */
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     if (outDir) {
       mkdirSync(outDir, { recursive: true });
       const base = join(outDir, `compact-${preset}${layers ? `-${layers}layers` : ''}`);
-      const cmd = `node bench/compact.mjs${browser ? ' --browser' : ''} --preset ${preset}${layers ? ` --layers ${layers}` : ''} --rounds ${rounds} --out ${outDir}`;
+      const cmd = `node bench/compact-weights.mjs${browser ? ' --browser' : ''} --preset ${preset}${layers ? ` --layers ${layers}` : ''} --rounds ${rounds} --out ${outDir}`;
       writeFileSync(`${base}.jsonl`, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
       writeFileSync(`${base}.md`, `# Compact weights: ${head}\n\nMade by \`${cmd}\` on ${new Date().toISOString()}.\n\n${table}\n`);
       console.log(`wrote ${base}.jsonl and ${base}.md`);
