@@ -11,7 +11,7 @@ import { elementsPerWord, packedLayout, packRows, scalesPerRow, type PackedLayou
 import { CheckpointError } from './errors.js';
 import type { StEntry } from './safetensors.js';
 import type { FileSource } from './source.js';
-import type { WeightItem } from './weights.js';
+import type { WeightItem } from './weight-item.js';
 
 /** Converted codes: int8 as signed bytes, 4-bit as two codes a byte (weight-format.ts: the words' little-endian bytes). */
 export const PACKED_SRC_DTYPES: Readonly<Record<string, 'int8' | 'q4'>> = { I8: 'int8', U8: 'q4' };

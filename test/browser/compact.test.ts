@@ -191,6 +191,24 @@ describe.each(FIXTURE_MODELS)('%s in the page: compact weights vs f32', (name) =
   });
 });
 
+describe('f16 without shader-f16', () => {
+  it("dtype 'f16' loads as packed words with f32 compute; f16 activations are refused with a clear message", async () => {
+    const r = await page.evaluate(async () => {
+      const { SiglipModel } = (window as unknown as PageWindow).siglip;
+      const m = await SiglipModel.load('/fixtures/siglip-tiny/', { dtype: 'f16', tune: false });
+      const loaded = { dtype: m.dtype, activations: m.activations, hasF16: m.engine.hasF16 };
+      await m.dispose();
+      const error = await SiglipModel.load('/fixtures/siglip-tiny/', { dtype: 'f16', activations: 'f16' }).then(
+        (x) => x.dispose().then(() => 'loaded'),
+        (e: Error) => e.message,
+      );
+      return { loaded, error };
+    });
+    expect(r.loaded).toEqual({ dtype: 'f16', activations: 'f32', hasF16: false });
+    expect(r.error).toMatch(/f16 activations need the shader-f16 feature, which .*swiftshader.* lacks/i);
+  });
+});
+
 describe('worker mode with compact weights', () => {
   it("SiglipWorkerModel.load(base, { dtype: 'q4' }) gives the main thread's q4 numbers and memory", async () => {
     const r = await withLog(() =>
