@@ -165,6 +165,7 @@ async function main(): Promise<void> {
         median_ms: round(row.passMs.vision ?? row.passMs.text ?? NaN), reps: rounds, clock: 'wall',
         vision_ms: row.passMs.vision !== undefined ? round(row.passMs.vision) : undefined,
         text_ms: row.passMs.text !== undefined ? round(row.passMs.text) : undefined,
+        round_ms: Object.fromEntries(towers.map((t) => [t, times.get(`${d}/${t}`)!.map((x) => round(x))])),
         vision_ratio_to_f32: row.ratio.vision !== undefined ? round(row.ratio.vision) : undefined,
         text_ratio_to_f32: row.ratio.text !== undefined ? round(row.ratio.text) : undefined,
         gpu_bytes: row.gpuBytes, weight_bytes: row.weightBytes, account_bytes: row.accountBytes,
