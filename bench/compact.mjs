@@ -6,7 +6,7 @@
 // (a converted one loads as its own dtype: give --dtypes with just that one).
 // usage: node scripts/build.mjs --no-types   (once: the script runs dist/)
 //        node bench/compact.mjs [--preset siglip-large-patch16-384] [--model DIR] [--dtypes f32,f16,int8,q4]
-//                               [--tower vision|text] [--rounds 3] [--adapter NAME] [--json]
+//                               [--tower vision|text] [--rounds 3] [--adapter NAME] [--no-f16] [--json]
 // --adapter picks a Dawn adapter by name (e.g. SwiftShader where Dawn was built with it; lavapipe by default here).
 // Prints a markdown table (and, with --json, one JSON record per dtype); quote the CPU model with CPU-adapter figures.
 import { cpus, loadavg } from 'node:os';
@@ -30,8 +30,10 @@ const tower = opt('--tower', 'vision');
 const rounds = Number(opt('--rounds', '3'));
 const adapter = opt('--adapter', undefined);
 const json = flag('--json');
+// --no-f16: an engine made without shader-f16 (what SwiftShader offers): f16 weights are stored f16, computed in f32.
+const noF16 = flag('--no-f16');
 if (args.length || !['vision', 'text'].includes(tower) || !(rounds >= 1)) {
-  console.error('usage: node bench/compact.mjs [--preset NAME] [--model DIR] [--dtypes f32,f16,int8,q4] [--tower vision|text] [--rounds R] [--adapter NAME] [--json]');
+  console.error('usage: node bench/compact.mjs [--preset NAME] [--model DIR] [--dtypes f32,f16,int8,q4] [--tower vision|text] [--rounds R] [--adapter NAME] [--no-f16] [--json]');
   process.exit(2);
 }
 const lib = await import(pathToFileURL(resolve(import.meta.dirname, '..', 'dist/index.js')).href);
@@ -45,7 +47,7 @@ const runs = [];
 for (const dtype of dtypes) {
   // An engine per dtype: its stats count this model's buffers alone. f16 on an adapter without shader-f16 is
   // stored f16 and computed in f32; the record says which.
-  const engine = await lib.createEngine({ adapter });
+  const engine = await lib.createEngine({ adapter, ...(noF16 ? { features: ['subgroups', 'timestamp-query'] } : {}) });
   const source = modelDir ?? new lib.SyntheticSource(lib.presetConfig(preset), 0, preset, lib.presetPreprocessorConfig(preset));
   const t0 = performance.now();
   const model = await lib.SiglipModel.load(source, { engine, dtype, towers: [tower], tune: false, batch: 1 });

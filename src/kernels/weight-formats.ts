@@ -4,10 +4,10 @@
  * matmul family and the embedding lookup both read weights through it.
  */
 import weightFormats from '../../shaders/weight-formats.wgsl';
-import { shader, type PackedFormat, type Tensor } from '../runtime/kernel.js';
+import { shader, type PackedFormat, type ShaderPart, type Tensor } from '../runtime/kernel.js';
 
 /** The WGSL of the formats (wLoad4, wLoad1), put before the kernel's own files. */
-export const WEIGHT_FORMATS_WGSL = shader('shaders/weight-formats.wgsl', weightFormats);
+export const WEIGHT_FORMATS_WGSL: ShaderPart = shader('shaders/weight-formats.wgsl', weightFormats);
 
 /**
  * A weight operand stored as packed words (a u32 tensor) rather than as a tensor of the activations' dtype: its

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compactFormatFor } from '../../src/model/compact-policy.js';
 import { readCompactScheme, type CompactScheme } from '../../src/model/compact-scheme.js';
 import { convertCheckpoint, CONVERT_COPIED_FILES, type ConvertResult } from '../../src/model/convert-node.js';
 import { CheckpointError } from '../../src/model/errors.js';
@@ -50,9 +51,12 @@ async function checkConverted(out: string, source: Map<string, RawTensor>, forma
       expect(Buffer.from(stored.bytes).equals(Buffer.from(t.bytes)), `${name} copied byte for byte`).toBe(true);
       continue;
     }
-    expect(listed.group).toBe(group);
+    // Each matrix as the model's policy says (compact-policy.ts): under q4 the patch embedding and the pooling head
+    // are int8 per row; a group longer than the row is the row.
+    const own = compactFormatFor(name, listed.cols, { format, group });
+    expect([listed.format, listed.group], name).toEqual([own.format, own.group]);
     expect(listed.sourceDtype).toBe(t.dtype);
-    const l: PackedLayout = { format, rows: listed.rows, cols: listed.cols, ld: listed.ld, group };
+    const l: PackedLayout = { format: listed.format, rows: listed.rows, cols: listed.cols, ld: listed.ld, group: listed.group };
     const values = floats(t);
     // Bit-identical to quantize-at-load: the loader packs with the same packRows.
     const atLoad = packMatrix(l, values, name);
@@ -86,20 +90,24 @@ async function checkConverted(out: string, source: Map<string, RawTensor>, forma
         const s = scales![r * spr + (l.group ? Math.floor(c / l.group) : 0)]!;
         const v = values[r * l.cols + c]!;
         const err = Math.abs(back[r * l.cols + c]! - v);
-        // Round to nearest: at most half a step (plus the float32 rounding of the scale).
-        if (!(err <= 0.5 * s * (1 + 1e-6) + 1e-30)) throw new Error(`${name}[${r}, ${c}]: |${back[r * l.cols + c]} − ${v}| = ${err} > scale/2 = ${s / 2}`);
+        // Round to nearest: at most half a step (plus the float32 rounding of the scale) — or, for 4-bit, whose scale
+        // is searched over clipped ranges, a value past the last level lands on it (±7 · scale).
+        const clipped = l.format === 'q4' ? Math.max(0, Math.abs(v) - 7 * s) : 0;
+        if (!(err <= Math.max(0.5 * s * (1 + 1e-6), clipped * (1 + 1e-6)) + 1e-30)) throw new Error(`${name}[${r}, ${c}]: |${back[r * l.cols + c]} − ${v}| = ${err} > scale/2 = ${s / 2}`);
         num += err * err;
         den += v * v;
       }
     }
     const rel = Math.sqrt(num / den);
-    expect(rel, `${name}: ‖unpacked − source‖/‖source‖`).toBeLessThan(format === 'int8' ? 0.01 : 0.15);
+    expect(rel, `${name}: ‖unpacked − source‖/‖source‖`).toBeLessThan(l.format === 'int8' ? 0.01 : 0.15);
   }
   return { scheme: scheme!, header };
 }
 
 const FORMATS: Array<[PackedFormat, number]> = [['f16', 0], ['int8', 0], ['int8', 32], ['q4', 32], ['q4', 64]];
-const RATIO: Record<PackedFormat, [number, number]> = { f16: [0.5, 0.5], int8: [0.25, 0.29], q4: [0.14, 0.19] };
+// q4's upper end: the fixtures' patch embedding and pooling head stay int8 (compact-policy.ts), a large share of
+// these tiny models.
+const RATIO: Record<PackedFormat, [number, number]> = { f16: [0.5, 0.5], int8: [0.25, 0.29], q4: [0.14, 0.21] };
 
 describe('convertCheckpoint', () => {
   for (const fixture of ['siglip-tiny', 'siglip2-tiny', 'siglip2-naflex-tiny', 'siglip-odd']) {
@@ -129,7 +137,9 @@ describe('convertCheckpoint', () => {
       text_config: { hidden_size: 256, intermediate_size: 1024, num_attention_heads: 4, num_hidden_layers: 1, vocab_size: 512, max_position_embeddings: 16 },
       vision_config: { hidden_size: 256, intermediate_size: 1024, num_attention_heads: 4, num_hidden_layers: 1, image_size: 32, patch_size: 16 },
     };
-    const expected: Array<[PackedFormat, number, number]> = [['f16', 0, 0.5], ['int8', 32, 0.281], ['int8', 0, 0.254], ['q4', 32, 0.156]];
+    // q4: 0.156 for 4-bit matrices, more here because the patch embedding and the pooling head stay int8 (a large
+    // share at hidden 256 with one layer; 4 % in SigLIP-large).
+    const expected: Array<[PackedFormat, number, number]> = [['f16', 0, 0.5], ['int8', 32, 0.281], ['int8', 0, 0.254], ['q4', 32, 0.191]];
     for (const [format, group, want] of expected) {
       const r = await convertCheckpoint(new SyntheticSource(config, 1), outDir(), { dtype: format, group });
       const ratio = r.convertedBytesOut / r.convertedF32Bytes;
@@ -181,7 +191,8 @@ describe('convertCheckpoint', () => {
       const { scheme } = await checkConverted(out, source, format, group);
       const patch = scheme.tensors.get('vision_model.embeddings.patch_embedding.weight')!;
       expect(patch.cols).toBe(27);
-      expect(patch.ld).toBe(format === 'f16' ? 28 : group || (format === 'int8' ? 28 : 32));
+      // Under q4 the patch embedding is int8 per row (compact-policy.ts); int8 groups longer than the row are the row.
+      expect(patch.ld).toBe(format === 'f16' ? 28 : format === 'q4' ? 28 : group > 27 ? 28 : group || 28);
     }
   });
 
