@@ -6,10 +6,11 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SiglipModel } from '../src/model/siglip-model.js';
+import type { ModelDType } from '../src/model/model-dtype.js';
 import type { Engine } from '../src/ops/index.js';
 import { round, type BenchRecord } from './records.js';
 
-export async function benchLoad(engine: Engine, dir: string, dtype: 'f32' | 'f16'): Promise<BenchRecord> {
+export async function benchLoad(engine: Engine, dir: string, dtype: ModelDType | undefined): Promise<BenchRecord> {
   const fileBytes = (await stat(join(dir, 'model.safetensors')).catch(() => null))?.size ?? NaN;
   const js = () => {
     const m = process.memoryUsage();
@@ -28,7 +29,8 @@ export async function benchLoad(engine: Engine, dir: string, dtype: 'f32' | 'f16
       kind: 'model',
       name: 'load',
       shape: dir,
-      dtype,
+      dtype: model.dtype,
+      activations: model.activations,
       adapter: engine.info.name,
       median_ms: round(s * 1000),
       reps: 1,

@@ -7,6 +7,7 @@ import { presetConfig, presetPreprocessorConfig } from '../src/model/presets.js'
 import { SiglipModel, type ForwardInputs } from '../src/model/siglip-model.js';
 import type { Tower } from '../src/model/siglip-weights.js';
 import { SyntheticSource } from '../src/model/synthetic.js';
+import type { ModelDType } from '../src/model/model-dtype.js';
 import type { Engine } from '../src/ops/index.js';
 import type { Ceilings } from './ceilings.js';
 import { round, type BenchRecord } from './records.js';
@@ -14,7 +15,10 @@ import { median } from './timing.js';
 
 export interface ModelBenchOptions {
   preset: string;
-  dtype: 'f32' | 'f16';
+  /** How weights are stored: f32, f16, int8, q4 (compact weights: model-dtype.ts). */
+  dtype: ModelDType;
+  /** int8/q4: elements per scale (default: the model's). */
+  group?: number;
   batches: number[];
   towers: Tower[];
   reps?: number;
@@ -41,8 +45,12 @@ export async function benchModel(engine: Engine, ceilings: Ceilings, opts: Model
   const config = presetConfig(opts.preset);
   const cfg = parseSiglipConfig(config);
   const t0 = performance.now();
-  const model = await SiglipModel.load(new SyntheticSource(config, 0, opts.preset, presetPreprocessorConfig(opts.preset)), { engine, dtype: opts.dtype, batch: Math.max(...opts.batches), towers: opts.towers });
+  const liveBefore = engine.stats.liveBytes;
+  const model = await SiglipModel.load(new SyntheticSource(config, 0, opts.preset, presetPreprocessorConfig(opts.preset)), { engine, dtype: opts.dtype, group: opts.group, batch: Math.max(...opts.batches), towers: opts.towers });
   const loadS = (performance.now() - t0) / 1000;
+  // What the weights hold on the device, as the engine counts its live buffers (engine.stats).
+  const weightGpuBytes = engine.stats.liveBytes - liveBefore;
+  const act = model.activations;
   const adapter = engine.info.name;
   try {
     for (const tower of opts.towers) {
@@ -78,6 +86,7 @@ export async function benchModel(engine: Engine, ceilings: Ceilings, opts: Model
           name: `siglip-${tower}`,
           shape: `batch ${B}${L !== undefined ? `, ${L} patches` : ''}`,
           dtype: opts.dtype,
+          activations: act,
           adapter,
           preset: opts.preset,
           ...(L !== undefined ? { max_num_patches: L } : {}),
@@ -88,13 +97,14 @@ export async function benchModel(engine: Engine, ceilings: Ceilings, opts: Model
           clock: 'wall',
           first_ms: round(firstMs),
           gflops: round(gflops, 2),
-          fraction_of_ceiling: ceilings.fma[opts.dtype] ? round(gflops / ceilings.fma[opts.dtype]!, 3) : undefined,
+          fraction_of_ceiling: ceilings.fma[act] ? round(gflops / ceilings.fma[act]!, 3) : undefined,
           [tower === 'vision' ? 'images_per_s' : 'texts_per_s']: round((1000 * B) / ms, 3),
           ms_per_item: round(ms / B),
           per_op: Object.fromEntries(Object.entries(profile.byOp).map(([op, e]) => [op, { share: round(e.share, 4), ms: round(e.ms), count: e.count }])),
           profile_clock: profile.clock,
           activation_bytes: await model.activationBytes(tower, B, { maxNumPatches: L }),
           weight_bytes: model.weightBytes,
+          weight_gpu_bytes: weightGpuBytes,
           peak_gpu_bytes: engine.stats.peakLiveBytes,
           load_s: round(loadS, 2),
           kernel_notes: notes,

@@ -8,6 +8,10 @@
  */
 export { SiglipModel, DEFAULT_MODEL, type LoadOptions, type ModelRef, type ModelFiles, type ClassifyResult, type ForwardInputs } from './model/siglip-model.js';
 export type { TensorData, RunOptions } from './model/siglip-runner.js';
+// Compact weights: the dtypes a model loads in, and the packed weight format the engine reads.
+export { MODEL_DTYPES, dtypeSupport, type ModelDType, type ActivationDType, type DTypeOptions, type DTypeSupport } from './model/model-dtype.js';
+export { PackedWeight, type PackOptions } from './ops/packed-weight.js';
+export { packedLayout, packMatrix, unpackMatrix, type PackedFormat, type PackedLayout } from './runtime/weight-format.js';
 export { CheckpointError, InputError, NonFiniteOutputError, type CheckpointErrorDetails } from './model/errors.js';
 export { parseSiglipConfig, type SiglipConfig, type VisionConfig, type TextConfig } from './model/config.js';
 export { SiglipTokenizer, GemmaTokenizer, loadTokenizer, type TextTokenizer, type TokenizerLoadOptions } from './model/tokenizer/index.js';
@@ -21,6 +25,9 @@ export { SyntheticSource } from './model/synthetic.js';
 export { PRESETS, presetConfig, presetPreprocessorConfig } from './model/presets.js';
 export { encodeSafetensors, readSafetensorsHeader, readSafetensorsFile } from './model/safetensors.js';
 export type { LoadProgress } from './model/weights.js';
+// Compact weights: `convert` (Node only; loaded when called) and the scheme a converted checkpoint carries.
+export { convertCheckpoint, type ConvertOptions, type ConvertProgress, type ConvertResult } from './model/convert.js';
+export { readCompactScheme, COMPACT_SCHEME, COMPACT_VERSIONS, type CompactScheme, type CompactTensor } from './model/compact-scheme.js';
 // What worker mode's embedImagesSettled does, on a SiglipModel in this thread (siglip-webgpu/worker: in a worker).
 export { embedImagesSettled, type EmbedSettledOptions, type SettledEmbedding } from './worker/embed-settled.js';
 

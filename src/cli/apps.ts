@@ -1,6 +1,7 @@
 /** Registers the commands built on embeddings: index, search, serve (src/apps/). */
 import { Option, type Command } from 'commander';
 import type { WithCommon } from './common.js';
+import { MODEL_DTYPES } from '../model/model-dtype.js';
 import { indexCommand } from './index-cmd.js';
 import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
@@ -10,7 +11,8 @@ export function registerApps(program: Command, withCommon: WithCommon): void {
     .description('embed a photo collection into an index folder: .npy shards + JSON-lines metadata, resumable, shardable')
     .requiredOption('--out <dir>', 'index folder (created; an existing index there is resumed)')
     .addOption(new Option('--dtype <dtype>', 'shard dtype: f32 (float32) or f16 (float16)').choices(['f32', 'f16']).default('f32'))
-    .addOption(new Option('--model-dtype <dtype>', 'compute dtype of the model').choices(['f32', 'f16']).default('f32'))
+    .addOption(new Option('--model-dtype <dtype>', "the model's weights: f32 (default; a converted checkpoint: its own), f16, int8 or q4 (as --dtype elsewhere)").choices([...MODEL_DTYPES]))
+    .addOption(new Option('--group <n>', 'int8/q4: elements per scale (int8: 128 default, 0 = one per output channel; q4: 32 default)').choices(['0', '32', '64', '128']))
     .option('--shard <i/n|auto>', 'take part i of n by a stable hash of each path; writes <out>/shard-i-of-n (auto: from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID)')
     .option('--shard-rows <n>', 'rows per shard file', '50000')
     .option('--workers <n>', 'decode threads (default: cores - 1, at most 8; 0 decodes on the main thread)')

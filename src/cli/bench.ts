@@ -17,7 +17,7 @@ import { parseSiglipConfig } from '../model/config.js';
 import { PRESETS, presetConfig } from '../model/presets.js';
 import { tuningShapes } from '../model/siglip-graphs.js';
 import { createEngine, tuneEngine } from '../ops/index.js';
-import { engineOptions, parseDtype, parseIntList, parsePositiveInt, print, UsageError, type CommonOptions } from './common.js';
+import { engineOptions, parseGroup, parseIntList, parseModelDtype, parsePositiveInt, print, UsageError, type CommonOptions } from './common.js';
 import type { Tower } from '../model/siglip-weights.js';
 
 interface BenchOptions extends CommonOptions {
@@ -37,7 +37,9 @@ interface BenchOptions extends CommonOptions {
 }
 
 export async function bench(o: BenchOptions): Promise<void> {
-  const dtype = parseDtype(o.dtype);
+  // --dtype is the model's (f32, f16, int8, q4); the kernels and ceilings run in what it computes in.
+  const modelDtype = parseModelDtype(o.dtype);
+  const group = parseGroup(o.group);
   const batches = parseIntList(o.batch ?? '1', '--batch');
   const towers = (o.towers ?? 'vision,text').split(',').map((t) => t.trim()) as Tower[];
   for (const t of towers) if (t !== 'vision' && t !== 'text') throw new UsageError(`--towers takes vision and/or text, got "${t}"`);
@@ -48,10 +50,7 @@ export async function bench(o: BenchOptions): Promise<void> {
     throw new UsageError((e as Error).message);
   }
   const engine = await createEngine(engineOptions(o));
-  if (dtype === 'f16' && !engine.hasF16) {
-    engine.dispose();
-    throw new UsageError(`--dtype f16 needs shader-f16, which ${engine.info.name} lacks`);
-  }
+  const dtype = modelDtype === 'f16' && engine.hasF16 ? 'f16' : 'f32';
   const records: BenchRecord[] = [];
   // lavapipe and SwiftShader run on the host CPU: its model says as much about a figure as the adapter does.
   const host = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}`;
@@ -80,7 +79,7 @@ export async function bench(o: BenchOptions): Promise<void> {
       timings: Object.fromEntries(Object.entries(classes).map(([k, c]) => [k, c.timings])),
     });
     if (o.load) {
-      emit(await benchLoad(engine, o.load, dtype));
+      emit(await benchLoad(engine, o.load, modelDtype));
       if (!o.json) print(markdownTable(records));
       return;
     }
@@ -89,7 +88,7 @@ export async function bench(o: BenchOptions): Promise<void> {
     if (!o.modelOnly) (await benchKernels(engine, ceilings, { dtype, reps, full: o.full, filter: o.filter })).forEach(emit);
     if (!o.kernels) {
       const maxNumPatches = o.maxNumPatches === undefined ? undefined : parseIntList(o.maxNumPatches, '--max-num-patches');
-      await benchModel(engine, ceilings, { preset, dtype, batches, towers, reps, maxNumPatches, onRecord: emit });
+      await benchModel(engine, ceilings, { preset, dtype: modelDtype ?? 'f32', group, batches, towers, reps, maxNumPatches, onRecord: emit });
     }
     const table = markdownTable(records);
     if (!o.json) print(table);

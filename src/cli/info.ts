@@ -2,6 +2,7 @@
 import { SUBGROUP_MATRIX_FEATURE } from '../kernels/matmul.js';
 import { createRuntimeEngine as createEngine } from '../runtime/engine.js';
 import { engineOptions, print, type CommonOptions } from './common.js';
+import { dtypeSupport } from '../model/model-dtype.js';
 
 const LIMITS = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
@@ -24,12 +25,16 @@ export async function info(o: CommonOptions): Promise<void> {
       limits,
       subgroup_max_size: engine.info.subgroupMaxSize,
       subgroup_matrix_configs: engine.features.has(SUBGROUP_MATRIX_FEATURE) ? engine.info.subgroupMatrixConfigs : [],
+      // --dtype values a model loads with here: how its weights are stored and what the pass computes in.
+      dtypes: dtypeSupport(engine),
     };
     if (o.json) return print(JSON.stringify(report, null, 2));
     print(`adapter:   ${report.adapter}${report.cpu_adapter ? ' (CPU implementation)' : ''}`);
     print(`features:  ${report.features.join(', ') || '(none)'}`);
     const mats = report.subgroup_matrix_configs.map((c) => `${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`);
     print(`subgroup matrices: ${mats.join(', ') || `none (the matmul uses plain WGSL; see "Tensor cores" in the README)`}`);
+    print('dtypes (--dtype):');
+    for (const d of report.dtypes) print(`  ${d.dtype.padEnd(5)} weights ${d.weights}; computes in ${d.computes}${d.dtype === 'f16' && d.computes === 'f32' ? ' (no shader-f16: f16 stored only)' : ''}`);
     print('limits:');
     for (const [k, v] of Object.entries(limits)) print(`  ${k.padEnd(36)} ${v}`);
   } finally {

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * siglip-webgpu CLI. Commands: classify, embed, index, search, serve, forward, synth, tokenize, preprocess, bench, info.
+ * siglip-webgpu CLI. Commands: classify, embed, index, search, serve, forward, synth, convert, tokenize, preprocess, bench,
+ * info.
  * Exit codes: 0 ok, 1 failure (bad file, device error, …), 2 bad arguments.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_MODEL } from '../model/siglip-model.js';
 import { UsageError, withCommon } from './common.js';
 import { classify } from './classify.js';
+import { convert } from './convert.js';
 import { embed } from './embed.js';
 import { forward } from './forward.js';
 import { info } from './info.js';
@@ -59,6 +61,17 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed', '0')
     .option('--json', 'machine-readable output on stdout')
     .action((o) => synth(o));
+
+  program
+    .command('convert')
+    .description('write a compact copy of a checkpoint: its matmul and embedding weights as f16, int8 or 4-bit (docs/compact-weights.md)')
+    .requiredOption('--model <id|dir|url>', 'the checkpoint to convert: hub id, local directory or base URL (F32, F16 or BF16; one file or sharded)')
+    .addOption(new Option('--dtype <dtype>', 'f16 (half the bytes), int8 (about a quarter) or q4 (about a sixth)').choices(['f16', 'int8', 'q4']).makeOptionMandatory())
+    .option('--group <n>', 'weights per scale: int8 128 (default), 64, 32 or 0 (one per output channel); q4 32 (default), 64 or 128')
+    .requiredOption('--out <dir>', 'output directory (new or empty): config, preprocessor and tokenizer files, model.safetensors')
+    .option('--force', 'replace what a non-empty --out holds (hidden entries such as .git are kept)')
+    .option('--json', 'machine-readable summary on stdout')
+    .action((o) => convert(o));
 
   withCommon(program.command('tokenize'), { model: true, dtype: false, batch: false })
     .description('token ids as the checkpoint\'s tokenizer gives them (SiglipTokenizer, or SigLIP 2\'s Gemma tokenizer; needs only the tokenizer files)')

@@ -137,7 +137,7 @@ export function attentionCall(ctx: KernelContext, q: Tensor, k: Tensor, v: Tenso
   for (const [t, n] of [[k, 'k'], [v, 'v'], [out, 'out']] as const) {
     if (t.dtype !== q.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, q is ${q.dtype}`);
   }
-  if (q.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+  if (q.dtype === 'i32' || q.dtype === 'u32') throw new Error(`${name}: ${q.dtype} tensors are not supported`);
   if (!(g.D >= 1 && g.D <= MAX_HEAD_DIM)) throw new Error(`${name}: head dim must be within 1..${MAX_HEAD_DIM}`);
   const HD = g.H * g.D;
   const need = (t: Tensor, n: string, view: AttentionView, L: number) => {

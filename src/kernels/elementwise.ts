@@ -37,7 +37,7 @@ export function elementwiseCall(ctx: KernelContext, op: ElementwiseOp, x: Tensor
   const binary = op === 'add' || op === 'mul';
   const act = op === 'activate' ? opts.activation ?? 'none' : 'none';
   const name = op === 'activate' ? act : op;
-  if (x.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+  if (x.dtype === 'i32' || x.dtype === 'u32') throw new Error(`${name}: ${x.dtype} tensors are not supported`);
   if (out.dtype !== x.dtype) throw new Error(`${name}: out is ${out.dtype}, x is ${x.dtype}`);
   if (out.size !== x.size) throw new Error(`${name}: out ${formatShape(out.shape)} must match x ${formatShape(x.shape)}`);
   const y = opts.y;

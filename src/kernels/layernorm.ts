@@ -38,7 +38,7 @@ export function layerNormCall(
   for (const [t, n] of [[gamma, 'weight'], [beta, 'bias'], [out, 'out']] as const) {
     if (t.dtype !== x.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, x is ${x.dtype}`);
   }
-  if (x.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+  if (x.dtype === 'i32' || x.dtype === 'u32') throw new Error(`${name}: ${x.dtype} tensors are not supported`);
   if (out.size !== x.size) throw new Error(`${name}: out ${formatShape(out.shape)} must match x`);
   if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${name}: eps must be a finite non-negative number, got ${eps}`);
   const rows = x.size / D;

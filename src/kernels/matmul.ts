@@ -11,10 +11,13 @@ import sg2dSource from '../../shaders/matmul-sg2d.wgsl';
 import sgmatSource from '../../shaders/matmul-sgmat.wgsl';
 import source from '../../shaders/matmul.wgsl';
 import {
-  checkDispatch, formatShape, shader, shapeSize, uniformSchema, type UniformSchema, type KernelCall, type KernelContext, type KernelDef, type Specialization,
-  type SubgroupMatrixConfig, type Tensor,
+  checkDispatch, elementsPerWord, formatShape, shader, shapeSize, uniformSchema, type UniformSchema, type KernelCall, type KernelContext, type KernelDef,
+  type Specialization, type SubgroupMatrixConfig, type Tensor,
 } from '../runtime/kernel.js';
 import { ACTIVATION_CODE, ACTIVATIONS_WGSL, activationRef, type Activation } from './activations.js';
+import { WEIGHT_FORMATS_WGSL, weightDefines, type PackedB } from './weight-formats.js';
+
+export type { PackedB } from './weight-formats.js';
 
 /** Shapes, strides and the A offset (shaders/matmul-common.wgsl reads them as `p`). */
 export const MATMUL_UNIFORMS = uniformSchema([
@@ -24,9 +27,10 @@ export const MATMUL_UNIFORMS = uniformSchema([
   ['offA', 'u32'],
 ]);
 
-const COMMON = [ACTIVATIONS_WGSL, shader('shaders/matmul-common.wgsl', common)];
+const COMMON = [ACTIVATIONS_WGSL, WEIGHT_FORMATS_WGSL, shader('shaders/matmul-common.wgsl', common)];
 const SOURCE = [...COMMON, shader('shaders/matmul.wgsl', source)];
-const def = (name: string, entryPoint: string, src = SOURCE): KernelDef => ({ name, source: src, inputs: 4, outputs: 1, entryPoint, uniforms: MATMUL_UNIFORMS });
+// Inputs: a, b, b's scales, bias, residual; output: out.
+const def = (name: string, entryPoint: string, src = SOURCE): KernelDef => ({ name, source: src, inputs: 5, outputs: 1, entryPoint, uniforms: MATMUL_UNIFORMS });
 export const MATMUL_SGMAT = def('matmul_sgmat', 'main_sgmat', [...COMMON, shader('shaders/matmul-sgmat.wgsl', sgmatSource)]);
 /** The adapter feature the `sgmat` variant needs. */
 export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
@@ -264,7 +268,14 @@ export function matmulGeometry(aShape: readonly number[], bShape: readonly numbe
 
 export interface MatmulArgs {
   a: Tensor;
+  /** The weight: a tensor of a's dtype, or packed words (with `weight`). */
   b: Tensor;
+  /**
+   * Set when b holds packed words (src/runtime/weight-format.ts), unpacked in registers by every variant. Rows of
+   * the geometry's `ldb` elements, padded so each starts on a word; int8 and 4-bit weights are stored [N, K]
+   * (transposeB) so that their scales' groups run along K; f16 may be stored either way.
+   */
+  weight?: PackedB;
   out: Tensor;
   bias?: Tensor;
   residual?: Tensor;
@@ -282,10 +293,11 @@ export function matmulCall(ctx: KernelContext, args: MatmulArgs): KernelCall {
   const { a, b, out, bias, residual, geometry: g } = args;
   const act = args.activation ?? 'none';
   const name = `matmul [${g.batch}×${g.M}×${g.K}]·[${g.K}×${g.N}]${g.transposeB ? ' (Bᵀ)' : ''}`;
-  if (a.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+  if (a.dtype === 'i32' || a.dtype === 'u32') throw new Error(`${name}: ${a.dtype} tensors are not supported`);
   const dtype = a.dtype as 'f32' | 'f16';
   const cfg = args.config;
-  for (const [t, n] of [[b, 'b'], [out, 'out'], [bias, 'bias'], [residual, 'residual']] as const) {
+  const w = args.weight;
+  for (const [t, n] of [[w ? undefined : b, 'b'], [out, 'out'], [bias, 'bias'], [residual, 'residual']] as const) {
     if (t && t.dtype !== a.dtype) throw new Error(`${name}: ${n} is ${t.dtype}, a is ${a.dtype}; all operands must share a dtype`);
   }
   for (const v of [g.batch, g.M, g.N, g.K]) if (!(Number.isInteger(v) && v >= 1)) throw new Error(`${name}: sizes must be positive integers`);
@@ -293,7 +305,9 @@ export function matmulCall(ctx: KernelContext, args: MatmulArgs): KernelCall {
     if (last > t.size) throw new Error(`${name}: ${n} ${formatShape(t.shape)} is too small (needs ${last} elements)`);
   };
   need(a, 'a', lastIndex(g.batch, g.strideA, g.M, g.lda, g.K, g.offA));
-  need(b, 'b', g.transposeB ? lastIndex(g.batch, g.strideB, g.N, g.ldb, g.K) : lastIndex(g.batch, g.strideB, g.K, g.ldb, g.N));
+  const lastB = g.transposeB ? lastIndex(g.batch, g.strideB, g.N, g.ldb, g.K) : lastIndex(g.batch, g.strideB, g.K, g.ldb, g.N);
+  if (w) checkPackedB(name, b, w, g, lastB);
+  else need(b, 'b', lastB);
   need(out, 'out', lastIndex(g.batch, g.strideC, g.M, g.ldc, g.N));
   if (bias && bias.size !== g.N) throw new Error(`${name}: bias ${formatShape(bias.shape)} must have N = ${g.N} elements`);
   if (residual) need(residual, 'residual', lastIndex(g.batch, g.strideR, g.M, g.ldr, g.N));
@@ -307,7 +321,7 @@ export function matmulCall(ctx: KernelContext, args: MatmulArgs): KernelCall {
   const sgmat = cfg.variant === 'sgmat';
   const regsg = cfg.variant === 'regsg';
   const sg2d = cfg.variant === 'sg2d';
-  const io = { TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB, HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: ACTIVATION_CODE[act] };
+  const io = { TRANS_B: g.transposeB, VEC_A: vecA, VEC_B: vecB, HAS_BIAS: !!bias, HAS_RES: !!residual, ACT: ACTIVATION_CODE[act], ...weightDefines(w) };
   let spec: Specialization;
   let tileM: number;
   let tileN: number;
@@ -351,15 +365,43 @@ export function matmulCall(ctx: KernelContext, args: MatmulArgs): KernelCall {
     strideA: g.strideA, strideB: g.strideB, strideC: g.strideC, strideR: g.strideR, offA: g.offA,
   });
   const esize = a.dtype === 'f16' ? 2 : 4;
+  const bBytes = w ? b.byteLength + (w.scales?.byteLength ?? 0) : esize * (g.strideB ? g.batch : 1) * g.K * g.N;
   return {
     kernel: sgmat ? MATMUL_SGMAT : sg2d ? MATMUL_SG2D : regsg ? MATMUL_REG_SG : tiled ? MATMUL_TILED : rows ? MATMUL_ROWS : naive ? MATMUL_NAIVE : MATMUL_REG,
     spec,
-    tensors: [a, b, bias ?? null, residual ?? null, out],
+    tensors: [a, b, w?.scales ?? null, bias ?? null, residual ?? null, out],
     uniforms,
     workgroups,
     flops: 2 * g.batch * g.M * g.N * g.K,
-    bytes: esize * (g.batch * g.M * g.K + (g.strideB ? g.batch : 1) * g.K * g.N + g.batch * g.M * g.N * (residual ? 2 : 1)),
+    bytes: esize * (g.batch * g.M * g.K + g.batch * g.M * g.N * (residual ? 2 : 1)) + bBytes,
   };
+}
+
+/**
+ * A packed B must be words (u32) covering every element the geometry reads, rows starting on words, one weight for
+ * the whole batch, and scales that cover every group (or row): WebGPU would clamp a short read silently.
+ */
+function checkPackedB(name: string, b: Tensor, w: PackedB, g: MatmulGeometry, lastB: number): void {
+  const what = `${name}: packed ${w.format} weight ${formatShape(b.shape)}`;
+  if (b.dtype !== 'u32') throw new Error(`${what} must be a u32 tensor of packed words, got ${b.dtype}`);
+  if (g.strideB !== 0) throw new Error(`${what}: a packed weight is shared by the batch (strideB 0), got strideB ${g.strideB}`);
+  const per = elementsPerWord(w.format);
+  if (g.ldb % per !== 0) throw new Error(`${what}: rows of ${g.ldb} elements do not start on a word (${per} elements per word)`);
+  if (Math.ceil(lastB / per) > b.size) throw new Error(`${what} is too small: the geometry reads ${lastB} elements, ${b.size} words hold ${b.size * per}`);
+  if (w.format === 'f16') {
+    if (w.group || w.scales) throw new Error(`${what}: f16 weights have no scales`);
+    return;
+  }
+  if (!g.transposeB) throw new Error(`${what}: int8 and 4-bit weights are stored [N, K] (transposeB), so that scales and groups run along K`);
+  if (!w.scales || w.scales.dtype !== 'f32') throw new Error(`${what}: needs f32 scales, got ${w.scales ? w.scales.dtype : 'none'}`);
+  if (w.format === 'q4' && !w.group) throw new Error(`${what}: 4-bit weights need a group size`);
+  if (w.group) {
+    if (g.ldb % w.group !== 0) throw new Error(`${what}: rows of ${g.ldb} elements are not whole groups of ${w.group}`);
+    const groups = Math.ceil(lastB / w.group);
+    if (w.scales.size < groups) throw new Error(`${what}: ${w.scales.size} scales for ${groups} groups of ${w.group}`);
+  } else if (w.scales.size < g.N) {
+    throw new Error(`${what}: ${w.scales.size} scales for ${g.N} output channels`);
+  }
 }
 
 // ------------------------------------------------------------------------------------------ CPU reference

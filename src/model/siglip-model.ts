@@ -4,7 +4,6 @@
  * model are queued, so concurrent callers never interleave on the device; dispose() frees every GPU buffer.
  */
 import { createEngine, tuneEngine, tuningDisabledByEnv, weightLayoutFor, type Engine, type EngineOptions } from '../ops/index.js';
-import type { DType } from '../runtime/dtype.js';
 import type { Profile } from '../runtime/executor.js';
 import { parseSiglipConfig, type SiglipConfig } from './config.js';
 import { openModelSource, type HubOptions } from './hub/index.js';
@@ -18,6 +17,8 @@ import { SiglipRunner, type RunOptions, type TensorData } from './siglip-runner.
 import { hostTensors, siglipWeightPlan, SiglipWeights, type Tower, type WeightLayout } from './siglip-weights.js';
 import { BlobSource, CompositeSource, readJson, UrlSource, type FileSource } from './source.js';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from './tokenizer/index.js';
+import { resolveDType, type ActivationDType, type DTypeOptions, type ModelDType } from './model-dtype.js';
+import { convertedOptions, logicalEntries, readConvertedScheme } from './compact-checkpoint.js';
 import { loadWeights, readCheckpointIndex, readHostTensor, readSmallTensor, type LoadProgress } from './weights.js';
 
 export const DEFAULT_MODEL = 'google/siglip-large-patch16-384';
@@ -33,9 +34,14 @@ export interface ModelFiles {
 
 export type ModelRef = string | FileSource | ModelFiles;
 
-export interface LoadOptions extends EngineOptions, Omit<HubOptions, 'onProgress'> {
-  /** 'f32' (default) or 'f16' (needs shader-f16): weights and activations in f16, f32 accumulation. */
-  dtype?: DType;
+export interface LoadOptions extends EngineOptions, Omit<HubOptions, 'onProgress'>, DTypeOptions {
+  /**
+   * How weights are stored (model-dtype.ts): 'f32' (default); 'f16' (f16 weights; f16 activations where the adapter
+   * has shader-f16, else f16 words unpacked in registers and f32 compute); 'int8' (per-output-channel scales, or
+   * per `group`); 'q4' (4-bit, scales per group of 32 by default). int8 and q4 quantize at load from f32/f16/bf16
+   * checkpoints, or load a converted checkpoint as it is (which, with no dtype given, loads as its own dtype).
+   */
+  dtype?: ModelDType;
   /** Run on this engine (shared; the model does not dispose it). Default: a new engine, owned by the model. */
   engine?: Engine;
   /** Load only these towers (default both). */
@@ -118,7 +124,10 @@ export class SiglipModel {
     readonly config: SiglipConfig,
     readonly source: FileSource,
     private readonly weights: SiglipWeights,
-    readonly dtype: DType,
+    /** How the weights are stored. */
+    readonly dtype: ModelDType,
+    /** What the pass computes in (activations, norms, biases, positions). */
+    readonly activations: ActivationDType,
     readonly towers: Tower[],
     batch: number,
     private readonly tokenizerRef: TextTokenizer | null,
@@ -126,7 +135,7 @@ export class SiglipModel {
     /** Seconds spent loading (config, tokenizer, weights). */
     readonly loadSeconds: number,
   ) {
-    this.runner = new SiglipRunner(engine, config, weights, dtype, batch);
+    this.runner = new SiglipRunner(engine, config, weights, activations, batch);
   }
 
   /** Loads a checkpoint: a hub id ('google/siglip-large-patch16-384'), a local directory, a base URL, or files. */
@@ -136,8 +145,8 @@ export class SiglipModel {
       ? await openModelSource(ref as string | FileSource, { ...opts, onProgress: opts.onProgress ? (p) => opts.onProgress!({ phase: 'download', file: p.file, loaded: p.loaded, total: p.total ?? 0 }) : undefined })
       : filesSource(ref);
     const config = parseSiglipConfig(await readJson(source, 'config.json'), source.locate('config.json'));
-    const dtype = opts.dtype ?? 'f32';
-    if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`dtype "${dtype}" is not supported (f32 or f16)`);
+    // Refused before any download or device: a dtype that is no dtype (the rest once the checkpoint is known).
+    resolveDType({ dtype: opts.dtype }, true, 'this adapter');
     const towers = opts.towers ?? ['vision', 'text'];
     const batch = opts.batch ?? 8;
     if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`batch must be a positive integer, got ${batch}`);
@@ -146,13 +155,20 @@ export class SiglipModel {
       : null;
     const processor = await loadImageProcessor(source, config.vision);
     // The checkpoint's headers, and the config against them, before a device is asked for anything.
-    const entries = await readCheckpointIndex(source);
-    checkConfigAgainstCheckpoint(config, entries, towers, source.locate('config.json'), (f) => source.locate(f));
+    const metadata = new Map<string, Record<string, string>>();
+    const entries = await readCheckpointIndex(source, metadata);
+    // A converted checkpoint (compact-weights scheme): checked whole before anything else, and it decides the dtype.
+    const scheme = await readConvertedScheme(source, entries, metadata);
+    const converted = scheme ? convertedOptions(scheme, opts) : null;
+    const dtypeOpts: DTypeOptions = converted ? { dtype: converted.dtype, group: converted.group, activations: opts.activations } : opts;
+    checkConfigAgainstCheckpoint(config, scheme ? logicalEntries(entries, scheme) : entries, towers, source.locate('config.json'), (f) => source.locate(f));
 
     const engine = opts.engine ?? (await createEngine(opts));
     try {
-      if (dtype === 'f16' && !engine.hasF16) throw new Error(`dtype f16 needs the shader-f16 feature, which ${engine.info.name} lacks; use dtype f32`);
+      const { dtype, activations, packed } = resolveDType(dtypeOpts, engine.hasF16, engine.info.name);
       const shapes = tuningShapes(config, towers);
+      // Compact weights: the matmul is tuned (and checked against float64) reading this format, at this model's shape.
+      if (packed) shapes.weightFormats = [{ ...packed, dtype: activations }];
       if (opts.tune === 'force') await tuneEngine(engine, shapes, { force: true, searchIfMissing: true });
       else if (opts.tune !== false && !tuningDisabledByEnv()) await tuneEngine(engine, shapes);
       const scale = await readSmallTensor(source, entries, 'logit_scale', [1]);
@@ -163,12 +179,12 @@ export class SiglipModel {
       if (layout !== 'nk' && layout !== 'kn') throw new Error(`weightLayout must be 'nk' or 'kn', got ${JSON.stringify(layout)}`);
       // Tensors up to what one binding (and one buffer) holds; the token table is paged to fit (256k vocabularies).
       const maxTensorBytes = Math.min(engine.limits.maxStorageBufferBindingSize, engine.limits.maxBufferSize);
-      const plan = siglipWeightPlan(config, towers, layout, { maxTensorBytes, elementBytes: dtype === 'f16' ? 2 : 4 });
+      const plan = siglipWeightPlan(config, towers, layout, { maxTensorBytes, elementBytes: activations === 'f16' ? 2 : 4, packed: packed ?? undefined, formatOf: converted?.formatOf ?? undefined });
       const host = new Map<string, Float32Array>();
       for (const h of hostTensors(config, towers)) host.set(h.key, await readHostTensor(source, entries, h.src, h.shape));
-      const tensors = await loadWeights(engine, source, entries, plan, { dtype, onProgress: opts.onProgress });
+      const tensors = await loadWeights(engine, source, entries, plan, { dtype: activations, onProgress: opts.onProgress });
       const weights = new SiglipWeights(tensors, scale[0]!, bias[0]!, layout, host);
-      return new SiglipModel(engine, !opts.engine, config, source, weights, dtype, towers, batch, tokenizer, processor, (performance.now() - t0) / 1000);
+      return new SiglipModel(engine, !opts.engine, config, source, weights, dtype, activations, towers, batch, tokenizer, processor, (performance.now() - t0) / 1000);
     } catch (e) {
       if (!opts.engine) engine.dispose();
       throw e;

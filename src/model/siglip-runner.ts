@@ -4,7 +4,6 @@
  * batch size are split into passes that fit the device's limits.
  */
 import { checkTokenIds } from '../ops/index.js';
-import type { DType } from '../runtime/dtype.js';
 import type { Engine } from '../runtime/engine.js';
 import { GraphPlan, type Profile } from '../runtime/executor.js';
 import type { SiglipConfig } from './config.js';
@@ -34,7 +33,8 @@ export class SiglipRunner {
     readonly engine: Engine,
     readonly config: SiglipConfig,
     readonly weights: SiglipWeights,
-    readonly dtype: DType,
+    /** Activations' dtype. */
+    readonly dtype: 'f32' | 'f16',
     /** Largest batch per pass the caller wants (clamped further by the device's limits). */
     readonly batch: number,
   ) {}

@@ -4,10 +4,12 @@
  * `in_proj_weight` split into its query part and a fused key/value part, the patch convolution's weight
  * [D, C, P, P] read as the [D, C·P·P] matrix that multiplies im2col patches.
  */
-import { embeddingPageRows, type EmbeddingPage, type LinearWeights, type WeightLayout } from '../ops/index.js';
+import { embeddingPageRows, PackedWeight, type EmbeddingPage, type LinearWeights, type WeightLayout } from '../ops/index.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { elementsPerWord, packedLayout, type PackedFormat } from '../runtime/weight-format.js';
 import type { SiglipConfig, TowerConfig } from './config.js';
 import type { EncoderLayerWeights, NormWeights } from './encoder.js';
+import { compactFormatFor } from './compact-policy.js';
 import type { WeightItem } from './weights.js';
 
 export type Tower = 'vision' | 'text';
@@ -15,7 +17,7 @@ export type Tower = 'vision' | 'text';
 export type { WeightLayout } from '../ops/index.js';
 
 function linear(items: WeightItem[], key: string, src: string, out: number, inp: number): void {
-  items.push({ key: `${key}.weight`, shape: [out, inp], parts: [{ src: `${src}.weight`, srcShape: [out, inp], dstRow: 0 }], transpose: true });
+  items.push({ key: `${key}.weight`, shape: [out, inp], parts: [{ src: `${src}.weight`, srcShape: [out, inp], dstRow: 0 }], transpose: true, matrix: true });
   items.push({ key: `${key}.bias`, shape: [out], parts: [{ src: `${src}.bias`, srcShape: [out], dstRow: 0 }] });
 }
 
@@ -35,6 +37,7 @@ function encoderLayers(items: WeightItem[], prefix: string, hf: string, c: Tower
       shape: [3 * D, D],
       parts: ['q', 'k', 'v'].map((p, j) => ({ src: `${s}.self_attn.${p}_proj.weight`, srcShape: [D, D], dstRow: j * D })),
       transpose: true,
+      matrix: true,
     });
     items.push({
       key: `${k}.qkv.bias`,
@@ -53,6 +56,16 @@ export interface WeightPlanOptions {
   maxTensorBytes?: number;
   /** Bytes per element on the device (4 for f32, 2 for f16). */
   elementBytes?: number;
+  /**
+   * Store the weight matrices (linear weights, the patch embedding, the token table) packed in this compact format,
+   * [out, in] always (int8 and 4-bit scales run along the reduction axis); the rest stays in `elementBytes`.
+   */
+  packed?: { format: PackedFormat; group: number };
+  /**
+   * A converted checkpoint: the format each matrix is stored in, by its HF name (its scheme's listing); overrides
+   * `packed`. Null for a matrix the checkpoint holds unconverted.
+   */
+  formatOf?: (hfName: string) => { format: PackedFormat; group: number } | null;
 }
 
 /**
@@ -62,17 +75,27 @@ export interface WeightPlanOptions {
  */
 export function siglipWeightPlan(cfg: SiglipConfig, towers: readonly Tower[], layout: WeightLayout = 'nk', opts: WeightPlanOptions = {}): WeightItem[] {
   const items = assemble(cfg, towers);
-  for (const it of items) if (layout === 'nk') delete it.transpose;
+  for (const it of items) {
+    const own = it.matrix ? (opts.formatOf ? opts.formatOf(it.parts[0]!.src) : opts.packed ? compactFormatFor(it.parts[0]!.src, it.shape[1]!, opts.packed) : null) : null;
+    if (own) {
+      it.packed = own;
+      delete it.transpose;
+    }
+    if (layout === 'nk') delete it.transpose;
+  }
   const at = items.findIndex((it) => it.key === 'text.tok');
   if (at >= 0 && opts.maxTensorBytes !== undefined) {
     const { vocabSize: V, hiddenSize: D } = cfg.text;
-    const rows = embeddingPageRows(V, D, opts.elementBytes ?? 4, opts.maxTensorBytes);
+    // A packed table's row is ld elements of its format (words), and its scales a second, smaller buffer.
+    const pk = items[at]!.packed;
+    const l = pk ? packedLayout(pk.format, V, D, pk.group) : null;
+    const rows = l ? embeddingPageRows(V, l.ld / elementsPerWord(l.format), 4, opts.maxTensorBytes) : embeddingPageRows(V, D, opts.elementBytes ?? 4, opts.maxTensorBytes);
     if (rows < V) {
       const src = items[at]!.parts[0]!;
       const pages: WeightItem[] = [];
       for (let first = 0; first < V; first += rows) {
         const n = Math.min(rows, V - first);
-        pages.push({ key: `text.tok@${first}`, shape: [n, D], parts: [{ ...src, rows: [first, first + n], dstRow: 0 }] });
+        pages.push({ key: `text.tok@${first}`, shape: [n, D], parts: [{ ...src, rows: [first, first + n], dstRow: 0 }], ...(pk ? { matrix: true, packed: pk } : {}) });
       }
       items.splice(at, 1, ...pages);
     }
@@ -90,7 +113,7 @@ function assemble(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
     // Conv2d [D, C, P, P] read as the matrix [D, C·P·P]; NaFlex's Linear is that matrix already (its columns in
     // (row, column, channel) order, as Siglip2ImageProcessor flattens patches).
     const patchShape = v.naflex ? [D, F] : [D, v.numChannels, v.patchSize, v.patchSize];
-    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: patchShape, dstRow: 0 }], transpose: true });
+    items.push({ key: 'vision.patch.weight', shape: [D, F], parts: [{ src: `${e}.patch_embedding.weight`, srcShape: patchShape, dstRow: 0 }], transpose: true, matrix: true });
     items.push({ key: 'vision.patch.bias', shape: [D], parts: [{ src: `${e}.patch_embedding.bias`, srcShape: [D], dstRow: 0 }] });
     // NaFlex's position table stays on the host: it is resized to each image's patch grid there (hostTensors).
     if (!v.naflex) items.push({ key: 'vision.pos', shape: [v.numPatches, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [v.numPatches, D], dstRow: 0 }] });
@@ -99,9 +122,9 @@ function assemble(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
     if (v.useHead) {
       const h = 'vision_model.head';
       items.push({ key: 'vision.head.probe', shape: [1, D], parts: [{ src: `${h}.probe`, srcShape: [1, 1, D], dstRow: 0 }] });
-      items.push({ key: 'vision.head.q.weight', shape: [D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [0, D], dstRow: 0 }], transpose: true });
+      items.push({ key: 'vision.head.q.weight', shape: [D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [0, D], dstRow: 0 }], transpose: true, matrix: true });
       items.push({ key: 'vision.head.q.bias', shape: [D], parts: [{ src: `${h}.attention.in_proj_bias`, srcShape: [3 * D], rows: [0, D], dstRow: 0 }] });
-      items.push({ key: 'vision.head.kv.weight', shape: [2 * D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [D, 3 * D], dstRow: 0 }], transpose: true });
+      items.push({ key: 'vision.head.kv.weight', shape: [2 * D, D], parts: [{ src: `${h}.attention.in_proj_weight`, srcShape: [3 * D, D], rows: [D, 3 * D], dstRow: 0 }], transpose: true, matrix: true });
       items.push({ key: 'vision.head.kv.bias', shape: [2 * D], parts: [{ src: `${h}.attention.in_proj_bias`, srcShape: [3 * D], rows: [D, 3 * D], dstRow: 0 }] });
       linear(items, 'vision.head.out', `${h}.attention.out_proj`, D, D);
       norm(items, 'vision.head.ln', `${h}.layernorm`, D);
@@ -113,7 +136,7 @@ function assemble(cfg: SiglipConfig, towers: readonly Tower[]): WeightItem[] {
     const t = cfg.text;
     const D = t.hiddenSize;
     const e = 'text_model.embeddings';
-    items.push({ key: 'text.tok', shape: [t.vocabSize, D], parts: [{ src: `${e}.token_embedding.weight`, srcShape: [t.vocabSize, D], dstRow: 0 }] });
+    items.push({ key: 'text.tok', shape: [t.vocabSize, D], parts: [{ src: `${e}.token_embedding.weight`, srcShape: [t.vocabSize, D], dstRow: 0 }], matrix: true });
     items.push({ key: 'text.pos', shape: [t.maxPositions, D], parts: [{ src: `${e}.position_embedding.weight`, srcShape: [t.maxPositions, D], dstRow: 0 }] });
     encoderLayers(items, 'text', 'text_model', t);
     norm(items, 'text.final_ln', 'text_model.final_layer_norm', D);
@@ -142,7 +165,8 @@ export function hostTensors(cfg: SiglipConfig, towers: readonly Tower[]): HostTe
 /** The loaded weights of one model: GPU tensors by key, owned here, plus the two scalars of the logits. */
 export class SiglipWeights {
   constructor(
-    readonly tensors: Map<string, Tensor>,
+    /** Device weights by key: tensors, or packed matrices (compact dtypes) for linear weights and the token table. */
+    readonly tensors: Map<string, Tensor | PackedWeight>,
     readonly logitScale: number,
     readonly logitBias: number,
     /** Layout of the linear weights (matmuls read them with transposeB when 'nk'). */
@@ -158,7 +182,15 @@ export class SiglipWeights {
     return t;
   }
 
+  /** A weight that is a plain tensor (norms, biases, position tables, the probe). */
   get(key: string): Tensor {
+    const t = this.matrix(key);
+    if (t instanceof PackedWeight) throw new Error(`weight ${key} is packed (${t}); it is read through a matmul or the embedding lookup`);
+    return t;
+  }
+
+  /** A weight matrix, plain or packed. */
+  matrix(key: string): Tensor | PackedWeight {
     const t = this.tensors.get(key);
     if (!t) throw new Error(`weight ${key} was not loaded (was its tower left out?)`);
     return t;
@@ -175,7 +207,7 @@ export class SiglipWeights {
 
   /** A linear layer `${key}.weight` / `${key}.bias`, with the layout its weight was stored in. */
   linear(key: string): LinearWeights {
-    return { weight: this.get(`${key}.weight`), bias: this.get(`${key}.bias`), layout: this.layout };
+    return { weight: this.matrix(`${key}.weight`), bias: this.get(`${key}.bias`), layout: this.layout };
   }
 
   norm(key: string): NormWeights {

@@ -5,6 +5,13 @@
  *
  * Scales: linear and conv weights N(0, 0.02²) (std 0.02: BERT/ViT init), embeddings and the probe N(0, 0.02²)
  * too, LayerNorm weights 1 + 0.05·z, biases 0.02·z, logit_scale log(10), logit_bias −10 (as a trained SigLIP's).
+ *
+ * Weight matrices (2-D and the patch convolution, viewed [rows, rest]) are shaped as trained ones are, so that
+ * quantization error measured on them is representative (compact weights' fidelity gates): each row's scale is
+ * spread log-normally (×e^{0.3·z}: some output channels several times larger than others, what per-channel scales
+ * are for), one input channel in 128 is an outlier channel ×3 (trained transformers' large-magnitude features),
+ * and one weight in 2048 is a heavy-tail outlier ×3 (bounded Irwin–Hall noise alone has no tail). A row's max is
+ * then ~9–10σ of its body, as in trained ViT rows of ~1000 weights (plain noise: ~3.5σ, which flatters int8 and q4).
  */
 import { parseSiglipConfig } from './config.js';
 import { presetNaflexPreprocessor, presetPreprocessor } from './presets.js';
@@ -15,6 +22,8 @@ import { DEFAULT_CHUNK_BYTES, type FileSource } from './source.js';
 interface SynthTensor {
   name: string;
   shape: number[];
+  /** Elements per row of a weight matrix shaped as trained ones are (0: plain noise). */
+  cols: number;
   /** value = mean + std · z */
   mean: number;
   std: number;
@@ -49,15 +58,50 @@ function hash32(x: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-function fillNormal(out: Float32Array, seed: number, tensor: number, first: number, mean: number, std: number): void {
+/** Sum of 4 uniforms (Irwin–Hall), centred and scaled to unit variance: cheap, bounded, close enough to normal. */
+function unitNormal(key: number, n: number): number {
+  const a = hash32(key ^ Math.imul(n, 4) ^ 0x1234567);
+  const b = hash32(a ^ 0x5bd1e995);
+  const s = (a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16);
+  return (s / 65536 - 2) * 1.7320508075688772;
+}
+
+/** Is `name` a weight matrix (linear, conv, embedding table) that gets trained-like structure? */
+function isMatrix(name: string, shape: number[]): boolean {
+  return shape.length >= 2 && name.endsWith('weight') && !name.includes('position_embedding');
+}
+
+/** One input channel in 128 is an outlier channel (×3); the pattern is the tensor's own. */
+function columnScales(key: number, cols: number): Float32Array {
+  const colKey = hash32(key ^ 0x165667b1);
+  return Float32Array.from({ length: cols }, (_, c) => (hash32(colKey ^ c) % 128 === 0 ? 3 : 1));
+}
+
+function fillNormal(out: Float32Array, seed: number, tensor: number, first: number, mean: number, std: number, cols = 0): void {
   const key = hash32(seed ^ Math.imul(tensor + 1, 0x9e3779b9));
+  if (!cols) {
+    for (let i = 0; i < out.length; i++) out[i] = mean + std * unitNormal(key, first + i);
+    return;
+  }
+  // Row scales, outlier channels and heavy-tail outliers (see the file comment).
+  const rowKey = hash32(key ^ 0x27d4eb2f);
+  const colScale = columnScales(key, cols);
+  let row = -1;
+  let rowScale = 1;
+  let c = 0;
   for (let i = 0; i < out.length; i++) {
-    // Sum of 4 uniforms (Irwin–Hall), centred and scaled to unit variance: cheap, bounded, close enough to normal.
     const n = first + i;
+    if (row < 0 || ++c === cols) {
+      row = Math.floor(n / cols);
+      c = n - row * cols;
+      rowScale = std * Math.exp(0.3 * unitNormal(rowKey, row));
+    }
+    // unitNormal's two hashes, inlined: their bits also pick one weight in 2048 as a ×3 tail (no third hash).
     const a = hash32(key ^ Math.imul(n, 4) ^ 0x1234567);
     const b = hash32(a ^ 0x5bd1e995);
-    const s = (a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16);
-    out[i] = mean + std * ((s / 65536 - 2) * 1.7320508075688772);
+    const z = ((a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16)) / 65536 - 2;
+    const tail = ((a ^ (b >>> 5)) & 2047) === 0 ? 3 : 1;
+    out[i] = mean + rowScale * colScale[c]! * tail * z * 1.7320508075688772;
   }
 }
 
@@ -80,7 +124,7 @@ export class SyntheticSource implements FileSource {
     let off = header.length;
     this.tensors = list.map((t, index) => {
       const bytes = numel(t.shape) * 4;
-      const s: SynthTensor = { ...t, ...scaleOf(t.name), begin: off, end: off + bytes, index };
+      const s: SynthTensor = { ...t, ...scaleOf(t.name), cols: isMatrix(t.name, t.shape) ? numel(t.shape.slice(1)) : 0, begin: off, end: off + bytes, index };
       off += bytes;
       return s;
     });
@@ -125,7 +169,7 @@ export class SyntheticSource implements FileSource {
       const e0 = Math.floor((a - t.begin) / 4);
       const e1 = Math.ceil((b - t.begin) / 4);
       const vals = new Float32Array(e1 - e0);
-      fillNormal(vals, this.seed, t.index, e0, t.mean, t.std);
+      fillNormal(vals, this.seed, t.index, e0, t.mean, t.std, t.cols);
       const bytes = new Uint8Array(vals.buffer);
       const skip = a - (t.begin + e0 * 4);
       out.set(bytes.subarray(skip, skip + (b - a)), a - start);

@@ -11,28 +11,11 @@ import { numel, readSafetensorsHeader, type StEntry } from './safetensors.js';
 import { readJson, type FileSource } from './source.js';
 import { checkFileName } from './hub/hub-names.js';
 import { CheckpointError } from './errors.js';
+import { checkConvertedPart, loadPackedItem, PACKED_SRC_DTYPES } from './packed-load.js';
+import type { PackedWeight } from '../ops/index.js';
+import type { WeightItem } from './weight-item.js';
 
-/** One source tensor (or a row range of it) placed at a row of a destination tensor. */
-export interface WeightPart {
-  src: string;
-  srcShape: number[];
-  /** Rows [r0, r1) of the source's first dimension; default all. */
-  rows?: [number, number];
-  /** First row of the destination it lands on. */
-  dstRow: number;
-}
-
-export interface WeightItem {
-  key: string;
-  /** Shape as the parts assemble it (for linear weights [out, in], HF's layout). */
-  shape: number[];
-  parts: WeightPart[];
-  /**
-   * Store the assembled 2-D matrix transposed ([in, out]): the layout that makes matmul fastest on some adapters
-   * (see the tuner's weightLayout). Assembled in host memory first, so it costs one matrix of RAM while loading.
-   */
-  transpose?: boolean;
-}
+export type { WeightItem, WeightPart } from './weight-item.js';
 
 export interface LoadProgress {
   phase: 'download' | 'load';
@@ -50,14 +33,19 @@ export interface LoadOptions {
 
 const SUPPORTED_SRC = new Set(['F32', 'F16', 'BF16']);
 
-/** Finds every tensor's entry: a single model.safetensors or a sharded checkpoint with its index. */
-export async function readCheckpointIndex(source: FileSource): Promise<Map<string, StEntry>> {
+/**
+ * Finds every tensor's entry: a single model.safetensors or a sharded checkpoint with its index. `metadata`, when
+ * given, receives each file's `__metadata__` by file name (a converted checkpoint's scheme lives there:
+ * compact-scheme.ts).
+ */
+export async function readCheckpointIndex(source: FileSource, metadata?: Map<string, Record<string, string>>): Promise<Map<string, StEntry>> {
   const entries = new Map<string, StEntry>();
   let files: string[];
   // The single file first: a hub cache made by Python has no record that the index is absent, so asking for the
   // index first would cost a request.
   if (await source.has('model.safetensors')) {
     const h = await readSafetensorsHeader(source, 'model.safetensors');
+    metadata?.set('model.safetensors', h.metadata);
     for (const [name, e] of h.entries) entries.set(name, e);
   } else if (await source.has('model.safetensors.index.json')) {
     const index = await readJson<{ weight_map?: Record<string, string> }>(source, 'model.safetensors.index.json');
@@ -70,6 +58,7 @@ export async function readCheckpointIndex(source: FileSource): Promise<Map<strin
     }
     for (const f of files) {
       const h = await readSafetensorsHeader(source, f);
+      metadata?.set(f, h.metadata);
       for (const [name, e] of h.entries) entries.set(name, e);
     }
     for (const [name, f] of Object.entries(index.weight_map)) {
@@ -97,6 +86,10 @@ function checkPlan(source: FileSource, entries: Map<string, StEntry>, plan: Weig
         throw new CheckpointError(`${file}: tensor ${part.src} is missing from the checkpoint`, { file, tensor: part.src });
       }
       const where = `${source.locate(e.file)}: tensor ${part.src}`;
+      if (item.packed && PACKED_SRC_DTYPES[e.dtype]) {
+        checkConvertedPart(source, entries, item, part, e);
+        continue;
+      }
       if (!SUPPORTED_SRC.has(e.dtype)) throw new CheckpointError(`${where} is ${e.dtype}; supported: F32, F16, BF16`, { file: source.locate(e.file), tensor: part.src });
       if (e.shape.join(',') !== part.srcShape.join(',')) {
         throw new CheckpointError(`${where} has shape [${e.shape.join(', ')}], the config expects [${part.srcShape.join(', ')}]`, { file: source.locate(e.file), tensor: part.src });
@@ -201,20 +194,31 @@ export async function* alignedChunks(stream: AsyncIterable<Uint8Array>, multiple
  * Loads a plan of weights into new GPU tensors (named by item key). Everything is validated first; on failure
  * every tensor made so far is disposed.
  */
-export async function loadWeights(engine: Engine, source: FileSource, entries: Map<string, StEntry>, plan: WeightItem[], opts: LoadOptions): Promise<Map<string, Tensor>> {
+export async function loadWeights(engine: Engine, source: FileSource, entries: Map<string, StEntry>, plan: WeightItem[], opts: LoadOptions): Promise<Map<string, Tensor | PackedWeight>> {
   checkPlan(source, entries, plan);
   const dst = opts.dtype;
   const esize = DTYPE_BYTES[dst];
-  for (const item of plan) engine.checkStorageSize(numel(item.shape) * esize, `weight ${item.key} [${item.shape.join(', ')}] ${dst}`);
+  for (const item of plan) if (!item.packed) engine.checkStorageSize(numel(item.shape) * esize, `weight ${item.key} [${item.shape.join(', ')}] ${dst}`);
   const chunkBytes = opts.chunkBytes ?? 8 << 20;
   const total = plan.reduce((s, it) => s + it.parts.reduce((t, p) => {
     const e = entries.get(p.src)!;
     const rowBytes = (e.end - e.begin) / Math.max(1, e.shape[0] ?? 1);
     return t + (p.rows ? (p.rows[1] - p.rows[0]) * rowBytes : e.end - e.begin);
   }, 0), 0);
-  const out = new Map<string, Tensor>();
+  const out = new Map<string, Tensor | PackedWeight>();
   let loaded = 0;
   let sinceSync = 0;
+  // Progress, and now and then a wait for the queue, so the driver's upload staging (host memory) stays bounded.
+  const done = async (bytes: number, file: string) => {
+    loaded += bytes;
+    sinceSync += bytes;
+    opts.onProgress?.({ phase: 'load', file, loaded, total });
+    if (sinceSync >= 128 << 20) {
+      sinceSync = 0;
+      await engine.device.queue.onSubmittedWorkDone();
+      engine.check();
+    }
+  };
   try {
     // File order keeps reads sequential (and lets a streamed source be read front to back).
     const ordered = [...plan].sort((a, b) => {
@@ -223,6 +227,10 @@ export async function loadWeights(engine: Engine, source: FileSource, entries: M
       return ea.file === eb.file ? ea.begin - eb.begin : ea.file < eb.file ? -1 : 1;
     });
     for (const item of ordered) {
+      if (item.packed) {
+        out.set(item.key, await loadPackedItem(engine, source, entries, item, { aligned: alignedChunks, fromF16: fromF16Array, fromBf16: bf16ToF32Array, done, chunkBytes }));
+        continue;
+      }
       if (item.transpose) {
         const t = await loadTransposed(engine, source, entries, item, dst);
         out.set(item.key, t);
@@ -257,15 +265,7 @@ export async function loadWeights(engine: Engine, source: FileSource, entries: M
           }
           engine.device.queue.writeBuffer(t.buffer, t.offset + dstByte, bytes.buffer, bytes.byteOffset, bytes.byteLength);
           dstByte += bytes.byteLength;
-          loaded += chunk.byteLength;
-          sinceSync += chunk.byteLength;
-          opts.onProgress?.({ phase: 'load', file: e.file, loaded, total });
-          // Let the driver drain its upload staging now and then, so host memory stays bounded.
-          if (sinceSync >= 128 << 20) {
-            sinceSync = 0;
-            await engine.device.queue.onSubmittedWorkDone();
-            engine.check();
-          }
+          await done(chunk.byteLength, e.file);
         }
       }
     }

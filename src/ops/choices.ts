@@ -11,9 +11,20 @@ import type { AttentionConfig } from '../kernels/attention.js';
 import type { LayerNormConfig } from '../kernels/layernorm.js';
 import type { Engine } from '../runtime/engine.js';
 import type { Tuning } from '../runtime/tuning.js';
+import type { PackedFormat } from '../runtime/weight-format.js';
 import { adapterDefaults, type WeightLayout } from './adapter-defaults.js';
 
-export type TuningKind = 'matmul:nk' | 'matmul:kn' | 'matmul:nk:f16' | 'matmul:kn:f16' | 'attention' | 'layernorm' | 'weightLayout';
+/**
+ * A matmul's tuning kind: the weight layout, `:f16` for f16 activations, `:w<format>` for packed weights —
+ * `matmul:nk`, `matmul:kn:f16`, `matmul:nk:wint8`, `matmul:nk:f16:wq4`: each weight dtype is tuned (and checked) apart.
+ */
+export type MatmulKind = `matmul:${WeightLayout}${'' | ':f16'}${'' | `:w${PackedFormat}`}`;
+
+export type TuningKind = MatmulKind | 'attention' | 'layernorm' | 'weightLayout';
+
+export function matmulKind(layout: WeightLayout, dtype: 'f32' | 'f16', format?: PackedFormat): MatmulKind {
+  return `matmul:${layout}${dtype === 'f16' ? ':f16' : ''}${format ? `:w${format}` : ''}` as MatmulKind;
+}
 
 export type Dims = Readonly<Record<string, number>>;
 
@@ -55,12 +66,15 @@ function matmulFits(engine: Engine, c: MatmulConfig, dtype: 'f32' | 'f16'): bool
 }
 
 /**
- * The matmul variant for B stored `layout` at `dtype` and shape M×N×K: tuned (f16 apart where the tuner measured
- * it — subgroup matrices may exist for one dtype only), else the adapter default that fits.
+ * The matmul variant for B stored `layout` (packed as `format`, if given) with `dtype` activations at shape M×N×K:
+ * the choice tuned for exactly that (f16 activations and each weight format apart where the tuner measured them —
+ * subgroup matrices may exist for one dtype only, and unpacking changes what is fastest), else the one tuned for the
+ * plain weight of that layout, else the adapter default that fits.
  */
-export function matmulConfigFor(engine: Engine, layout: WeightLayout, dtype: 'f32' | 'f16', dims: { M: number; N: number; K: number }): MatmulConfig {
-  const kind = `matmul:${layout}` as const;
-  const tuned = (dtype === 'f16' ? nearestChoice<MatmulConfig>(engine.tuning, `${kind}:f16`, dims) : undefined) ?? nearestChoice<MatmulConfig>(engine.tuning, kind, dims);
+export function matmulConfigFor(engine: Engine, layout: WeightLayout, dtype: 'f32' | 'f16', dims: { M: number; N: number; K: number }, format?: PackedFormat): MatmulConfig {
+  const kinds = [...new Set([matmulKind(layout, dtype, format), matmulKind(layout, dtype), matmulKind(layout, 'f32')])];
+  let tuned: MatmulConfig | undefined;
+  for (const k of kinds) if ((tuned = nearestChoice<MatmulConfig>(engine.tuning, k, dims))) break;
   if (tuned && matmulFits(engine, tuned, dtype)) return tuned;
   const list = adapterDefaults(engine.info).matmul[layout];
   const fallback: MatmulConfig = { variant: 'reg', tm: 4, tn: 4, wgx: 8, wgy: 8, bk: 16 };

@@ -17,9 +17,10 @@ import type { Engine } from '../runtime/engine.js';
 import type { KernelCall } from '../runtime/kernel.js';
 import { formatShape, type Tensor } from '../runtime/tensor.js';
 import { attentionConfigFor, layerNormConfigFor, matmulConfigFor } from './choices.js';
+import { PackedWeight, type PackOptions } from './packed-weight.js';
 
 export interface MatmulOptions {
-  /** b is [N, K] (a linear layer's weight) rather than [K, N]. */
+  /** b is [N, K] (a linear layer's weight) rather than [K, N]. A PackedWeight says its own layout. */
   transposeB?: boolean;
   /** [N], added to every row. */
   bias?: Tensor;
@@ -63,11 +64,21 @@ export class EagerOps {
     });
   }
 
-  /** act(a·b + bias) + residual; a [...batch, M, K]; b [K, N], [N, K] (transposeB) or batched like a. */
-  matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-    this.checkLive('matmul', a, b, opts.bias, opts.residual);
-    const transposeB = opts.transposeB ?? false;
-    const { g, outShape } = matmulGeometry(a.shape, b.shape, transposeB);
+  /**
+   * act(a·b + bias) + residual; a [...batch, M, K]; b [K, N], [N, K] (transposeB) or batched like a; or a
+   * PackedWeight (f16, int8 or 4-bit; [N, K] unless packed with `kn`), unpacked in registers by the kernel.
+   */
+  matmul(a: Tensor, b: Tensor | PackedWeight, opts: MatmulOptions = {}): Tensor {
+    const packed = b instanceof PackedWeight ? b : null;
+    if (packed?.isDisposed) throw new Error(`matmul: argument 1 ${packed} has been disposed`);
+    const data = packed ? packed.data : (b as Tensor);
+    this.checkLive('matmul', a, data, opts.bias, opts.residual);
+    if (packed && opts.transposeB !== undefined && opts.transposeB !== !packed.kn) {
+      throw new Error(`matmul: ${packed} is stored ${packed.kn ? '[K, N]' : '[N, K]'}; transposeB ${opts.transposeB} contradicts it (leave it out)`);
+    }
+    const transposeB = packed ? !packed.kn : (opts.transposeB ?? false);
+    const { g, outShape } = matmulGeometry(a.shape, packed ? packed.shape : data.shape, transposeB);
+    if (packed) g.ldb = packed.layout.ld;
     const activation = parseActivation(opts.activation);
     const r = opts.residual;
     if (r) {
@@ -78,10 +89,17 @@ export class EagerOps {
       }
       if (!full) g.strideR = 0;
     }
-    if (a.dtype === 'i32') throw new Error(`matmul: i32 tensors are not supported`);
-    const config = opts.config ?? matmulConfigFor(this.engine, transposeB ? 'nk' : 'kn', a.dtype, { M: g.M * g.batch, N: g.N, K: g.K });
+    if (a.dtype === 'i32' || a.dtype === 'u32') throw new Error(`matmul: ${a.dtype} tensors are not supported`);
+    const config = opts.config ?? matmulConfigFor(this.engine, transposeB ? 'nk' : 'kn', a.dtype, { M: g.M * g.batch, N: g.N, K: g.K }, packed?.format);
     const out = this.engine.empty(outShape, a.dtype);
-    return this.run(out, () => matmulCall(this.engine.context, { a, b, out, bias: opts.bias, residual: r, activation, geometry: g, config }));
+    const weight = packed ? { format: packed.format, group: packed.group, scales: packed.scales } : undefined;
+    return this.run(out, () => matmulCall(this.engine.context, { a, b: data, weight, out, bias: opts.bias, residual: r, activation, geometry: g, config }));
+  }
+
+  /** Packs (and quantizes) a [rows, cols] float matrix into a compact weight on this engine (PackedWeight.pack). */
+  packWeight(values: ArrayLike<number>, shape: readonly [number, number], opts: PackOptions): PackedWeight {
+    this.engine.check();
+    return PackedWeight.pack(this.engine, values, shape, opts);
   }
 
   /** LayerNorm over the last dimension. */
@@ -142,17 +160,21 @@ export class EagerOps {
   }
 
   /**
-   * table[ids] + positions[l]: ids [B, L] i32, table [V, D], positions [≥ L, D] → [B, L, D]. The table may be given
-   * as pages of rows ({ table, first }, together covering the vocabulary): one dispatch per page, in one pass.
+   * table[ids] + positions[l]: ids [B, L] i32, table [V, D] (a tensor, or a PackedWeight), positions [≥ L, D] →
+   * [B, L, D] in the positions' dtype. The table may be given as pages of rows ({ table, first }, together covering
+   * the vocabulary): one dispatch per page, in one pass.
    */
-  embedding(ids: Tensor, table: Tensor | readonly { table: Tensor; first: number }[], positions: Tensor): Tensor {
-    const pages = Array.isArray(table) ? (table as readonly { table: Tensor; first: number }[]) : [{ table: table as Tensor, first: 0 }];
-    this.checkLive('embedding', ids, positions, ...pages.map((p) => p.table));
+  embedding(ids: Tensor, table: Tensor | PackedWeight | readonly { table: Tensor | PackedWeight; first: number }[], positions: Tensor): Tensor {
+    const pages = Array.isArray(table) ? (table as readonly { table: Tensor | PackedWeight; first: number }[]) : [{ table: table as Tensor | PackedWeight, first: 0 }];
+    for (const p of pages) if (p.table instanceof PackedWeight && p.table.isDisposed) throw new Error(`embedding: ${p.table} has been disposed`);
+    const words = pages.map((p) => (p.table instanceof PackedWeight ? p.table.data : p.table));
+    this.checkLive('embedding', ids, positions, ...words);
     if (!pages.length) throw new Error('embedding: no table');
-    const shape = [...ids.shape, pages[0]!.table.shape[1]!];
-    const outs = pages.map(() => this.engine.empty(shape, pages[0]!.table.dtype));
+    const D = pages[0]!.table.shape[1]!;
+    const shape = [...ids.shape, D];
+    const outs = pages.map(() => this.engine.empty(shape, positions.dtype));
     try {
-      submitCalls(this.engine, pages.map((p, j) => embeddingCall(this.engine.context, ids, p.table, positions, outs[j]!, { first: p.first, prev: j ? outs[j - 1]! : null })));
+      submitCalls(this.engine, pages.map((p, j) => embeddingCall(this.engine.context, ids, words[j]!, positions, outs[j]!, { first: p.first, prev: j ? outs[j - 1]! : null, packed: packedTable(p.table) })));
     } catch (e) {
       for (const o of outs) o.dispose();
       throw e;
@@ -168,4 +190,11 @@ export class EagerOps {
     const out = this.engine.empty(patchifyShape(pixels.shape, patch), pixels.dtype);
     return this.run(out, () => patchifyCall(this.engine.context, pixels, out, patch));
   }
+}
+
+/** What the embedding kernel is told about a packed table (undefined for a plain tensor). */
+export function packedTable(t: Tensor | PackedWeight): { format: PackedWeight['format']; group: number; scales: Tensor | null; rows: number; D: number; ld: number } | undefined {
+  if (!(t instanceof PackedWeight)) return undefined;
+  if (t.kn) throw new Error(`embedding: ${t} is stored [K, N]; a table is [rows, D]`);
+  return { format: t.format, group: t.group, scales: t.scales, rows: t.layout.rows, D: t.layout.cols, ld: t.layout.ld };
 }

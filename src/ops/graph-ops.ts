@@ -18,6 +18,8 @@ import type { Graph, Value } from '../runtime/graph.js';
 import { formatShape, shapeSize, Tensor } from '../runtime/tensor.js';
 import type { WeightLayout } from './adapter-defaults.js';
 import { attentionConfigFor, layerNormConfigFor, matmulConfigFor } from './choices.js';
+import { packedTable } from './eager.js';
+import { PackedWeight } from './packed-weight.js';
 
 export interface MatmulNodeOptions {
   transposeB?: boolean;
@@ -28,19 +30,27 @@ export interface MatmulNodeOptions {
   geometry?: Partial<MatmulGeometry>;
   /** Output shape when the geometry is overridden. */
   outShape?: number[];
+  /**
+   * b holds the words of this packed weight (its logical shape, layout and format; scales as a value of their
+   * own): every matmul variant unpacks it in registers.
+   */
+  packed?: { weight: PackedWeight; scales?: Value };
 }
 
 /** A linear layer's parameters as they sit on the device: the weight knows its layout. */
 export interface LinearWeights {
-  /** [out, in] ('nk', as Hugging Face stores it) or [in, out] ('kn'). */
-  weight: Tensor;
+  /**
+   * [out, in] ('nk', as Hugging Face stores it) or [in, out] ('kn'); or a compact weight (f16, int8, 4-bit), which
+   * says its own layout ([out, in], or [in, out] for f16 packed `kn`).
+   */
+  weight: Tensor | PackedWeight;
   bias?: Tensor;
   layout: WeightLayout;
 }
 
 /** Rows first .. first + rows − 1 of an embedding table split to fit storage bindings. */
 export interface EmbeddingPage {
-  table: Value | Tensor;
+  table: Value | Tensor | PackedWeight;
   first: number;
 }
 
@@ -69,7 +79,9 @@ export class GraphOps {
   }
 
   matmul(name: string, a: Value, b: Value, opts: MatmulNodeOptions = {}): Value {
-    const { g: shapes, outShape } = matmulGeometry(a.shape, b.shape, opts.transposeB ?? false);
+    const pw = opts.packed?.weight;
+    const { g: shapes, outShape } = matmulGeometry(a.shape, pw ? pw.shape : b.shape, opts.transposeB ?? false);
+    if (pw) shapes.ldb = pw.layout.ld;
     const g: MatmulGeometry = { ...shapes, ...(opts.geometry ?? {}) };
     const shape = opts.outShape ?? outShape;
     if (shapeSize(shape) < (g.batch - 1) * g.strideC + (g.M - 1) * g.ldc + g.N) throw new Error(`${name}: output shape ${formatShape(shape)} too small`);
@@ -77,28 +89,41 @@ export class GraphOps {
       // A residual smaller than the output is shared by the batch (e.g. position embeddings).
       g.strideR = 0;
     }
-    const ins = [a, b, ...(opts.bias ? [opts.bias] : []), ...(opts.residual ? [opts.residual] : [])];
+    const scales = opts.packed?.scales;
+    const ins = [a, b, ...(scales ? [scales] : []), ...(opts.bias ? [opts.bias] : []), ...(opts.residual ? [opts.residual] : [])];
     const hasBias = !!opts.bias;
     const hasRes = !!opts.residual;
-    if (a.dtype === 'i32') throw new Error(`${name}: i32 tensors are not supported`);
+    if (a.dtype === 'i32' || a.dtype === 'u32') throw new Error(`${name}: ${a.dtype} tensors are not supported`);
     const dtype = a.dtype;
     const layout: WeightLayout = g.transposeB ? 'nk' : 'kn';
-    return this.graph.node('matmul', name, ins, [{ shape, dtype }], (engine, t, [out]) =>
-      matmulCall(engine.context, {
-        a: t[0]!, b: t[1]!, out: out!,
-        bias: hasBias ? t[2] : undefined,
-        residual: hasRes ? t[hasBias ? 3 : 2] : undefined,
+    return this.graph.node('matmul', name, ins, [{ shape, dtype }], (engine, t, [out]) => {
+      let i = 2;
+      const sc = scales ? t[i++]! : null;
+      const bias = hasBias ? t[i++] : undefined;
+      const residual = hasRes ? t[i++] : undefined;
+      return matmulCall(engine.context, {
+        a: t[0]!, b: t[1]!, out: out!, bias, residual,
+        weight: pw ? { format: pw.format, group: pw.group, scales: sc } : undefined,
         activation: opts.activation ?? 'none',
         geometry: g,
-        config: matmulConfigFor(engine, layout, dtype, { M: g.M * g.batch, N: g.N, K: g.K }),
-      }),
-    )[0]!;
+        config: matmulConfigFor(engine, layout, dtype, { M: g.M * g.batch, N: g.N, K: g.K }, pw?.format),
+      });
+    })[0]!;
   }
 
-  /** x·Wᵀ + b (then activation, then residual), reading W in the layout it was stored in. */
+  /** A packed weight's words and scales as weight values (once each). */
+  packedValues(w: PackedWeight, name: string): { data: Value; scales?: Value } {
+    return { data: this.value(w.data, name), scales: w.scales ? this.value(w.scales, `${name}:scales`) : undefined };
+  }
+
+  /** x·Wᵀ + b (then activation, then residual), reading W in the layout (and format) it was stored in. */
   linear(name: string, x: Value, w: LinearWeights, opts: LinearOptions = {}): Value {
-    return this.matmul(name, x, this.value(w.weight, this.graph.qualified(`${name}.weight`)), {
-      transposeB: w.layout === 'nk',
+    const wname = this.graph.qualified(`${name}.weight`);
+    const pw = w.weight instanceof PackedWeight ? w.weight : null;
+    const pv = pw ? this.packedValues(pw, wname) : null;
+    return this.matmul(name, x, pv ? pv.data : this.value(w.weight as Tensor, wname), {
+      transposeB: pw ? !pw.kn : w.layout === 'nk',
+      packed: pw ? { weight: pw, scales: pv!.scales } : undefined,
       bias: w.bias && this.value(w.bias, this.graph.qualified(`${name}.bias`)),
       activation: opts.activation,
       residual: opts.residual,
@@ -135,12 +160,19 @@ export class GraphOps {
     const pos = this.value(positions, `${name}.positions`);
     let prev: Value | null = null;
     pages.forEach((page, j) => {
-      const t = this.value(page.table, pages.length > 1 ? `${name}.table@${page.first}` : `${name}.table`);
-      const ins = [ids, t, pos, ...(prev ? [prev] : [])];
+      const tname = pages.length > 1 ? `${name}.table@${page.first}` : `${name}.table`;
+      const pw = page.table instanceof PackedWeight ? page.table : null;
+      const pv = pw ? this.packedValues(pw, tname) : null;
+      const t = pv ? pv.data : this.value(page.table as Value | Tensor, tname);
+      const ins = [ids, t, ...(pv?.scales ? [pv.scales] : []), pos, ...(prev ? [prev] : [])];
       const hasPrev = !!prev;
-      prev = this.graph.node('embedding', pages.length > 1 ? `${name}.page${j}` : name, ins, [{ shape: [...ids.shape, t.shape[1]!], dtype: t.dtype }], (engine, tensors, [out]) =>
-        embeddingCall(engine.context, tensors[0]!, tensors[1]!, tensors[2]!, out!, { first: page.first, prev: hasPrev ? tensors[3] : null }),
-      )[0]!;
+      const D = pw ? pw.shape[1] : t.shape[1]!;
+      prev = this.graph.node('embedding', pages.length > 1 ? `${name}.page${j}` : name, ins, [{ shape: [...ids.shape, D], dtype: pos.dtype }], (engine, tensors, [out]) => {
+        let i = 2;
+        const packed = pw ? { ...packedTable(pw)!, scales: pv!.scales ? tensors[i++]! : null } : undefined;
+        const tpos = tensors[i++]!;
+        return embeddingCall(engine.context, tensors[0]!, tensors[1]!, tpos, out!, { first: page.first, prev: hasPrev ? tensors[i] : null, packed });
+      })[0]!;
     });
     return prev!;
   }

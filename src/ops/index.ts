@@ -12,4 +12,5 @@ export { attentionConfigFor, layerNormConfigFor, matmulConfigFor, weightLayoutFo
 export { EagerOps, submitCalls, type MatmulOptions } from './eager.js';
 export { createEngine, Engine, type EngineOptions, type EngineStats } from './engine.js';
 export { GraphOps, type EmbeddingPage, type LinearOptions, type LinearWeights, type MatmulNodeOptions } from './graph-ops.js';
+export { defaultGroup, PackedWeight, type PackOptions } from './packed-weight.js';
 export { tuneEngine, tuningDisabledByEnv, TUNING_VERSION, type TuneResult, type TuningOptions, type TuningShapes } from './tuner.js';

@@ -20,7 +20,9 @@ import type { Engine } from '../runtime/engine.js';
 import type { KernelCall } from '../runtime/kernel.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { adapterDefaults, type WeightLayout } from './adapter-defaults.js';
-import { classKey, type TuningKind } from './choices.js';
+import { classKey, matmulKind, type TuningKind } from './choices.js';
+import { PackedWeight } from './packed-weight.js';
+import { packedLayout, packMatrix, unpackMatrix, type PackedFormat } from '../runtime/weight-format.js';
 import { tuningStore, type CandidateResult, type ClassRecord, type TuningRecord } from './tuning-store.js';
 
 export type { CandidateResult, ClassRecord, TuningRecord } from './tuning-store.js';
@@ -35,6 +37,11 @@ export interface TuningShapes {
   /** L tokens, H heads of D. */
   attention?: Array<{ L: number; H: number; D: number }>;
   layernorm?: Array<{ rows: number; D: number }>;
+  /**
+   * Compact weight formats the model's matrices are stored in: each matmul shape is tuned (and checked) for each
+   * as its own kind (`matmul:nk:wint8@…`), [N, K] as packed weights always are, in the model's activation dtype.
+   */
+  weightFormats?: Array<{ format: PackedFormat; group: number; dtype?: 'f32' | 'f16' }>;
 }
 
 export interface TuningOptions {
@@ -172,6 +179,51 @@ export function layerNormCandidates(engine: Engine): LayerNormConfig[] {
 
 type Search = { key: string; record: ClassRecord; best: unknown };
 
+/**
+ * A matmul with packed [N, K] weights: the candidates read the words and scales as the model's weights are read,
+ * checked against float64 on the dequantized matrix (code · scale, exact) at fp32 tolerance (1e-2 with f16
+ * activations), so a variant that unpacks wrongly on this adapter is rejected before it is timed.
+ */
+async function tuneMatmulPacked(engine: Engine, s: { M: number; N: number; K: number }, fmt: { format: PackedFormat; group: number }, dtype: 'f32' | 'f16', candidates: MatmulConfig[], reps: number): Promise<Search & { ms: number }> {
+  const t0 = performance.now();
+  const { M, N, K } = s;
+  const l = packedLayout(fmt.format, N, K, fmt.group);
+  const values = patterned(N * K, 2, 1 / Math.sqrt(K));
+  const { words, scales } = packMatrix(l, values, 'tuning weight');
+  const w = PackedWeight.upload(engine, l, words, scales);
+  const a = engine.tensor(patterned(M * K, 1), [M, K], dtype);
+  const bias = engine.tensor(patterned(N, 3), [N], dtype);
+  const out = engine.empty([M, N], dtype);
+  try {
+    const { g } = matmulGeometry([M, K], [N, K], true);
+    g.ldb = l.ld;
+    const deq = unpackMatrix(l, words, scales);
+    const [ha, hb] = await Promise.all([a.read(), bias.read()]);
+    const rows = sampleRows(M);
+    const ref = new Float64Array(M * N);
+    for (const m of rows) {
+      for (let n = 0; n < N; n++) {
+        let acc = hb[n]!;
+        for (let k = 0; k < K; k++) acc += ha[m * K + k]! * deq[n * K + k]!;
+        ref[m * N + n] = acc;
+      }
+    }
+    const r = await search(engine, {
+      candidates,
+      call: (config) => matmulCall(engine.context, { a, b: w.data, bias, out, geometry: g, config, weight: { format: l.format, group: l.group, scales: w.scales } }),
+      out,
+      check: (o) => compare(o, ref, N, rows),
+      tol: dtype === 'f16' ? 1e-2 : 1e-4,
+    }, reps);
+    const key = classKey(matmulKind('nk', dtype, l.format), { M, N, K });
+    if (!r.best) throw new Error(`tuning: no matmul candidate computed the right result with ${l.format} weights on ${engine.info.name} (${key}): ${JSON.stringify(r.timings.map((t) => t.rejected))}`);
+    return { key, best: r.best.config, ms: r.best.ms, record: { at: new Date().toISOString(), seconds: (performance.now() - t0) / 1000, choice: r.best.config, timings: r.timings } };
+  } finally {
+    for (const t of [a, bias, out]) t.dispose();
+    w.dispose();
+  }
+}
+
 async function tuneMatmul(engine: Engine, s: { M: number; N: number; K: number }, dtype: 'f32' | 'f16', layout: WeightLayout, candidates: MatmulConfig[], reps: number): Promise<Search & { ms: number }> {
   const t0 = performance.now();
   const { M, N, K } = s;
@@ -273,6 +325,7 @@ export function neededClasses(engine: Engine, shapes: TuningShapes): string[] {
   for (const m of shapes.matmul ?? []) {
     for (const dtype of dtypes) for (const layout of ['nk', 'kn'] as const) keys.push(classKey((dtype === 'f32' ? `matmul:${layout}` : `matmul:${layout}:f16`) as TuningKind, m));
     keys.push(classKey('weightLayout', m));
+    for (const f of shapes.weightFormats ?? []) keys.push(classKey(matmulKind('nk', f.dtype ?? 'f32', f.format), m));
   }
   for (const a of shapes.attention ?? []) keys.push(classKey('attention', { L: a.L, D: a.D }));
   for (const l of shapes.layernorm ?? []) keys.push(classKey('layernorm', { D: l.D }));
@@ -301,6 +354,12 @@ export async function runTuning(engine: Engine, shapes: TuningShapes, opts: Tuni
         out[r.key] = r.record;
         if (dtype === 'f32') best[layout] = r.ms;
       }
+    }
+    for (const f of shapes.weightFormats ?? []) {
+      const dtype = f.dtype ?? 'f32';
+      if (skip.has(classKey(matmulKind('nk', dtype, f.format), m))) continue;
+      const r = await tuneMatmulPacked(engine, m, f, dtype, cap(opts.matmulCandidates ?? matmulCandidates(engine, dtype)), reps);
+      out[r.key] = r.record;
     }
     if (best.kn !== undefined && best.nk !== undefined) {
       // A clear win only: transposing costs host memory and time at load.

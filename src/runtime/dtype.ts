@@ -1,10 +1,13 @@
-/** Element types the engine stores in GPU buffers. f16 needs the adapter's `shader-f16` feature. */
-export type DType = 'f32' | 'f16' | 'i32';
+/**
+ * Element types the engine stores in GPU buffers. f16 needs the adapter's `shader-f16` feature; u32 holds packed
+ * words (compact weights: weight-format.ts), which shaders unpack themselves.
+ */
+export type DType = 'f32' | 'f16' | 'i32' | 'u32';
 
-export const DTYPE_BYTES: Record<DType, number> = { f32: 4, f16: 2, i32: 4 };
+export const DTYPE_BYTES: Record<DType, number> = { f32: 4, f16: 2, i32: 4, u32: 4 };
 
 export function isDType(x: unknown): x is DType {
-  return x === 'f32' || x === 'f16' || x === 'i32';
+  return x === 'f32' || x === 'f16' || x === 'i32' || x === 'u32';
 }
 
 export type TypedArrayFor<D extends DType> = D extends 'i32' ? Int32Array : Float32Array;

@@ -206,19 +206,24 @@ export class Engine implements TensorHost {
 
   // ---------------------------------------------------------------- tensors
 
-  /** Uploads data as a new tensor. f16 tensors take float data and convert (round to nearest even). */
-  tensor(data: Float32Array | Int32Array | Uint16Array | ArrayLike<number>, shape: readonly number[], dtype?: DType): Tensor {
+  /**
+   * Uploads data as a new tensor. f16 tensors take float data and convert (round to nearest even); u32 tensors
+   * (packed words) take a Uint32Array.
+   */
+  tensor(data: Float32Array | Int32Array | Uint16Array | Uint32Array | ArrayLike<number>, shape: readonly number[], dtype?: DType): Tensor {
     checkShape(shape);
-    const dt: DType = dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
+    const dt: DType = dtype ?? (data instanceof Int32Array ? 'i32' : data instanceof Uint32Array ? 'u32' : 'f32');
     const n = shapeSize(shape);
     if (data.length !== n) throw new Error(`tensor data has ${data.length} elements, shape ${formatShape(shape)} needs ${n}`);
     if (dt === 'i32' && !(data instanceof Int32Array)) {
       for (let i = 0; i < n; i++) if (!Number.isInteger(data[i])) throw new Error(`i32 tensor data[${i}] = ${data[i]} is not an integer`);
     }
+    if (dt === 'u32' && !(data instanceof Uint32Array)) throw new Error('u32 tensors (packed words) take a Uint32Array');
     const t = this.empty(shape, dt, true);
     const range = t.buffer.getMappedRange();
     if (dt === 'f32') new Float32Array(range, 0, n).set(data as ArrayLike<number>);
     else if (dt === 'i32') new Int32Array(range, 0, n).set(data as ArrayLike<number>);
+    else if (dt === 'u32') new Uint32Array(range, 0, n).set(data as Uint32Array);
     else new Uint16Array(range, 0, n).set(data instanceof Uint16Array ? data : toF16Array(data));
     t.buffer.unmap();
     return t;
@@ -233,7 +238,7 @@ export class Engine implements TensorHost {
     this.checkStorageSize(bytes, what);
     const buffer = this.createBuffer(bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, what, mapped);
     const t = new Tensor(this, shape, dtype, buffer, 0, true);
-    if (this.poison && !mapped) this.fill(t, dtype === 'i32' ? 0x7fffffff : NaN);
+    if (this.poison && !mapped) this.fill(t, dtype === 'i32' || dtype === 'u32' ? 0x7fffffff : NaN);
     return t;
   }
 
@@ -242,15 +247,16 @@ export class Engine implements TensorHost {
     const n = t.size;
     const bytes = new ArrayBuffer(t.bindingSize);
     if (t.dtype === 'f32') new Float32Array(bytes).fill(value);
-    else if (t.dtype === 'i32') new Int32Array(bytes).fill(value);
+    else if (t.dtype === 'i32' || t.dtype === 'u32') new Int32Array(bytes).fill(value);
     else new Uint16Array(bytes, 0, n).set(toF16Array(new Float32Array(n).fill(value)));
     this.device.queue.writeBuffer(t.buffer, t.offset, bytes);
   }
 
+  /** A tensor's contents: f32 and f16 as Float32Array, i32 as Int32Array, u32 (packed words) as their bits in an Int32Array. */
   async readTensor(t: Tensor): Promise<Float32Array | Int32Array> {
     const raw = await this.readBytes(t.buffer, t.offset, t.bindingSize);
     if (t.dtype === 'f32') return new Float32Array(raw.buffer, 0, t.size);
-    if (t.dtype === 'i32') return new Int32Array(raw.buffer, 0, t.size);
+    if (t.dtype === 'i32' || t.dtype === 'u32') return new Int32Array(raw.buffer, 0, t.size);
     return fromF16Array(new Uint16Array(raw.buffer, 0, t.size));
   }
 

@@ -20,6 +20,7 @@ export type { Tensor } from './tensor.js';
 export { formatShape, shapeSize } from './tensor.js';
 export { uniformSchema, type UniformSchema } from './uniforms.js';
 export type { ShaderPart } from './wgsl-preprocess.js';
+export { elementsPerWord, type PackedFormat } from './weight-format.js';
 
 /** The adapter limits kernels size their workgroups, shared memory and dispatches by. */
 export type KernelLimits = Readonly<

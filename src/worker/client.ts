@@ -26,7 +26,7 @@ import type { Tower } from '../model/siglip-weights.js';
 import type { RunOptions, TensorData } from '../model/siglip-runner.js';
 import type { LoadProgress } from '../model/weights.js';
 import type { AdapterDescription } from '../runtime/device.js';
-import type { DType } from '../runtime/dtype.js';
+import type { ActivationDType, ModelDType } from '../model/model-dtype.js';
 import type { Profile } from '../runtime/executor.js';
 import type { EmbedSettledOptions, SettledEmbedding } from './embed-settled.js';
 import { absoluteUrl, imageForWorker, imagesForWorker, ownArray } from './images.js';
@@ -175,7 +175,10 @@ function startWorker(spec: WorkerLoadOptions['worker']): { worker: Worker; descr
 
 export class SiglipWorkerModel {
   readonly config: SiglipConfig;
-  readonly dtype: DType;
+  /** How the weights are stored (SiglipModel: `model.dtype`). */
+  readonly dtype: ModelDType;
+  /** What the pass computes in (SiglipModel: `model.activations`). */
+  readonly activations: ActivationDType;
   readonly towers: Tower[];
   /** Seconds spent loading in the worker (config, tokenizer, weights). */
   readonly loadSeconds: number;
@@ -197,6 +200,7 @@ export class SiglipWorkerModel {
   ) {
     this.config = info.config;
     this.dtype = info.dtype;
+    this.activations = info.activations;
     this.towers = info.towers;
     this.loadSeconds = info.loadSeconds;
     this.embedDim = info.embedDim;

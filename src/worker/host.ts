@@ -62,6 +62,7 @@ export function serveSiglipWorker(scope: WorkerScope): void {
     return {
       config: m.config,
       dtype: m.dtype,
+      activations: m.activations,
       towers: m.towers,
       loadSeconds: m.loadSeconds,
       embedDim: m.embedDim,

@@ -12,7 +12,7 @@ import type { Tower } from '../model/siglip-weights.js';
 import type { LoadProgress } from '../model/weights.js';
 import { ImageDecodeError } from '../model/image/types.js';
 import type { AdapterDescription } from '../runtime/device.js';
-import type { DType } from '../runtime/dtype.js';
+import type { ActivationDType, ModelDType } from '../model/model-dtype.js';
 
 /** The model calls a worker answers (SiglipModel's methods, plus embedImagesSettled). */
 export type WorkerMethod =
@@ -47,7 +47,8 @@ export type FromWorker =
 /** What the page knows about a model loaded in a worker. */
 export interface WorkerModelInfo {
   config: SiglipConfig;
-  dtype: DType;
+  dtype: ModelDType;
+  activations: ActivationDType;
   towers: Tower[];
   loadSeconds: number;
   embedDim: number;

@@ -25,10 +25,10 @@ const value = fc.oneof(
   fc.stringMatching(/^[ -~]{0,12}$/),
   fc.constant('x'.repeat(5000)),
 );
-const flag = fc.constantFrom('--model', '--labels', '--text', '--image', '--dtype', '--batch', '--out', '--inputs', '--template', '--json', '--hidden-states', '--seed', '--config', '--bogus');
+const flag = fc.constantFrom('--model', '--labels', '--text', '--image', '--dtype', '--batch', '--out', '--inputs', '--template', '--json', '--hidden-states', '--seed', '--config', '--group', '--bogus');
 /** Anything at all. */
 const randomArgs = fc.tuple(
-  fc.constantFrom('classify', 'embed', 'tokenize', 'preprocess', 'forward', 'info', 'nosuch'),
+  fc.constantFrom('classify', 'embed', 'tokenize', 'preprocess', 'forward', 'convert', 'info', 'nosuch'),
   fc.array(fc.oneof(flag, value, fc.tuple(flag, value).map((p) => p.join('='))), { maxLength: 7 }),
 );
 /** Well-formed invocations with hostile values: these get past argument parsing into loading and running. */
@@ -41,6 +41,8 @@ const nearValid = fc.oneof(
   fc.tuple(maybe(value, 'a cat'), maybe(value, TINY)).map(([text, model]) => ['tokenize', '--model', model, '--text', text, '--json']),
   fc.tuple(maybe(value, CATS), maybe(value, 'pv.safetensors')).map(([img, out]) => ['preprocess', '--model', TINY, '--image', img, '--out', out]),
   fc.tuple(maybe(value, join(TINY, 'reference.safetensors')), maybe(value, 'fw.safetensors')).map(([inp, out]) => ['forward', '--model', TINY, '--inputs', inp, '--out', out]),
+  // No --force here: with a hostile --out it would replace what that folder holds, by design.
+  fc.tuple(maybe(value, TINY), maybe(fc.oneof(value, fc.constantFrom('f16', 'int8', 'q4')), 'q4'), maybe(value, '32'), maybe(value, 'converted')).map(([model, dtype, group, out]) => ['convert', '--model', model, '--dtype', dtype, '--group', group, '--out', out]),
 );
 const args = fc.oneof(randomArgs, nearValid.map((a) => [a[0]!, a.slice(1)] as [string, string[]]));
 

@@ -189,6 +189,28 @@ describe('siglip-webgpu CLI', () => {
     });
   });
 
+  test('--dtype int8 and q4 (and --group): embeddings close to f32\'s, the same best label; bad values refused', async () => {
+    const img = join(FIXTURES, 'images/cats.png');
+    const args = ['--model', tiny, '--text', 'a photo of 2 cats', '--image', img, '--json'];
+    const f32 = JSON.parse((await cli(['embed', ...args])).stdout);
+    const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+    for (const [flags, gate] of [[['--dtype', 'int8'], 0.999], [['--dtype', 'int8', '--group', '0'], 0.999], [['--dtype', 'q4', '--group', '64'], 0.99], [['--dtype', 'f16'], 0.9999]] as const) {
+      const e = await cli(['embed', ...args, ...flags]);
+      expect(e.code, e.stderr).toBe(0);
+      const j = JSON.parse(e.stdout);
+      for (const k of ['image_embeds', 'text_embeds']) expect(cos(j[k][0], f32[k][0]), `${flags.join(' ')} ${k}`).toBeGreaterThanOrEqual(gate);
+    }
+    const labels = ['--labels', '2 cats,2 dogs,a car', '--model', tiny, '--json'];
+    const best = async (extra: string[]) => JSON.parse((await cli(['classify', img, ...labels, ...extra])).stdout)[0].scores[0].label;
+    expect(await best(['--dtype', 'q4'])).toBe(await best([]));
+    const bad = await cli(['embed', ...args, '--dtype', 'q4', '--group', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/q4 weights need a group size/);
+    const badGroup = await cli(['embed', ...args, '--dtype', 'int8', '--group', '16']);
+    expect(badGroup.code).not.toBe(0);
+    expect(badGroup.stderr).toMatch(/--group.*16/);
+  });
+
   test('classify and embed on a local model', async () => {
     const r = await cli(['classify', join(FIXTURES, 'images/cats.png'), '--labels', '2 cats,2 dogs', '--model', tiny, '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -241,7 +263,11 @@ describe('siglip-webgpu CLI', () => {
     expect(j.adapter.length).toBeGreaterThan(3);
     expect(j.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
     expect(j.subgroup_matrix_configs).toEqual([]);
+    // Every dtype is listed, with what f16 computes in here (lavapipe: f16 with shader-f16).
+    expect(j.dtypes.map((d: { dtype: string }) => d.dtype)).toEqual(['f32', 'f16', 'int8', 'q4']);
+    expect(j.dtypes[1].computes).toBe(j.features.includes('shader-f16') ? 'f16' : 'f32');
     const text = await cli(['info']);
     expect(text.stdout).toMatch(/subgroup matrices: none/);
+    expect(text.stdout).toMatch(/int8 +weights int8 \+ f32 scales per group of 128; computes in f32/);
   });
 });

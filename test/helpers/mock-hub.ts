@@ -85,6 +85,10 @@ export interface MockHub {
   commit: string;
   /** Every request to the hub or the CDN, in order. Clear it with `requests.length = 0`. */
   requests: MockRequest[];
+  /** Body bytes sent for GET requests, by repository id and file ("org/tiny/model.safetensors"), hub and CDN
+   *  together: what a client downloaded (a dropped connection counts what was written). The CDN serves by content:
+   *  a file two repositories share counts under the one whose entry was resolved last. */
+  bytesSent: Map<string, number>;
   /** Set (or with undefined, clear) the fault of one file. */
   setFault(file: string, fault: Fault | undefined): void;
   /** Queue another fault for a file: each GET takes the first queued fault whose `times` is not used up, so
@@ -96,6 +100,8 @@ export interface MockHub {
 
 interface Entry {
   path: string;
+  /** "org/name/file" */
+  key: string;
   name: string;
   size: number;
   sha256: string;
@@ -111,7 +117,9 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
   const bySha = new Map<string, Entry>();
   let cdn = '';
 
-  const entry = (dir: string, name: string): Entry | undefined => {
+  const bytesSent = new Map<string, number>();
+  const count = (e: Entry, n: number) => bytesSent.set(e.key, (bytesSent.get(e.key) ?? 0) + n);
+  const entry = (repo: string, dir: string, name: string): Entry | undefined => {
     const root = resolve(dir);
     const path = resolve(root, ...name.split('/'));
     if (!path.startsWith(root + sep)) return undefined;
@@ -129,7 +137,7 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
     // Small files: git's blob id. LFS files: the hub's ETag is the id of the pointer file git stores instead.
     const content = lfs ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256}\nsize ${size}\n`) : bytes;
     const gitSha1 = createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
-    const e = { path, name, size, sha256, gitSha1, lfs };
+    const e = { path, key: `${repo}/${name}`, name, size, sha256, gitSha1, lfs };
     if (lfs) bySha.set(sha256, e);
     return e;
   };
@@ -160,6 +168,7 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
     });
     if (req.method === 'HEAD') return void res.end();
     if (fault?.chunkBytes) {
+      count(e, body.byteLength);
       const step = fault.chunkBytes;
       const send = (o: number) => {
         if (res.destroyed) return;
@@ -173,9 +182,11 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
       // End the connection (FIN) once the part is flushed, rather than destroying it (RST): a reset can make the
       // client's kernel discard bytes it received but had not read yet, so a loaded machine saw attempts that
       // made no progress at all and the download tests failed now and then.
+      count(e, fault.dropAfter);
       res.write(body.subarray(0, fault.dropAfter), () => req.socket.end());
       return;
     }
+    count(e, body.byteLength);
     res.end(body);
   };
 
@@ -211,7 +222,7 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
     }
     if (!dir) return void res.writeHead(404, { 'X-Error-Code': 'RepoNotFound' }).end();
     if (revision !== 'main' && revision !== MOCK_COMMIT) return void res.writeHead(404, { 'X-Error-Code': 'RevisionNotFound' }).end();
-    const e = entry(dir, file.join('/'));
+    const e = entry(repo, dir, file.join('/'));
     const rewrite = (h: Record<string, string>) => opts.rewriteHeaders?.(file.join('/'), h) ?? h;
     const common = { 'X-Repo-Commit': MOCK_COMMIT };
     if (!e) return void res.writeHead(404, rewrite({ ...common, 'X-Error-Code': 'EntryNotFound' })).end();
@@ -238,6 +249,7 @@ export async function startMockHub(opts: MockHubOptions): Promise<MockHub> {
     cdn,
     commit: MOCK_COMMIT,
     requests,
+    bytesSent,
     setFault: (file, fault) => void (fault ? faults.set(file, [{ ...fault }]) : faults.delete(file)),
     addFault: (file, fault) => void faults.set(file, [...(faults.get(file) ?? []), { ...fault }]),
     close: async () => {

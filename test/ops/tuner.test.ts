@@ -121,3 +121,27 @@ describe('the tuner checks every candidate before timing it', () => {
     console.log('rejections:', JSON.stringify(Object.values(r).flatMap((c) => c.timings.filter((t) => t.rejected).map((t) => t.rejected))));
   });
 });
+
+describe('compact weights are tuned as their own kinds', () => {
+  test('int8 and q4 at a model shape: checked against float64 on the dequantized matrix, chosen apart from f32', { timeout: 300_000 }, async () => {
+    const broken: MatmulConfig = { variant: 'tiled', tm: 64, tn: 64, wgx: 16, wgy: 16, bk: 16 };
+    const REG_B: MatmulConfig = { variant: 'reg', tm: 4, tn: 8, wgx: 8, wgy: 4, bk: 16 };
+    const m = { M: 33, N: 24, K: 200 };
+    const r = await runTuning(engine, { matmul: [m], weightFormats: [{ format: 'int8', group: 128 }, { format: 'q4', group: 32 }] }, { reps: 1, matmulCandidates: [REG_B, broken] });
+    for (const kind of ['matmul:nk:wint8', 'matmul:nk:wq4']) {
+      const c = r[`${kind}@M=33,N=24,K=200`]!;
+      expect(c, kind).toBeDefined();
+      expect(c.timings.find((t) => t.config === broken)).toMatchObject({ ms: null, rejected: expect.stringMatching(/compile|invalid|storage/i) });
+      const ok = c.timings.find((t) => t.config === REG_B)!;
+      // Checked before timing: its error against the dequantized float64 product is at fp32 level.
+      expect(ok.err).toBeLessThan(1e-5);
+      expect(c.choice).toEqual(REG_B);
+    }
+    // The packed kind's choice is what a packed matmul at that shape runs; plain weights keep their own.
+    const e2 = await testEngine({ poison: false });
+    e2.tuning.set('matmul:nk:wq4@M=33,N=24,K=200', REG_B);
+    e2.tuning.set('matmul:nk@M=33,N=24,K=200', REG_A);
+    expect(matmulConfigFor(e2, 'nk', 'f32', m, 'q4')).toEqual(REG_B);
+    expect(matmulConfigFor(e2, 'nk', 'f32', m)).toEqual(REG_A);
+  });
+});
