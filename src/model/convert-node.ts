@@ -156,7 +156,7 @@ export async function convertCheckpoint(src: string | FileSource, outDir: string
       files.push(name);
     }
     for (const f of new Set([...entries.values()].map((e) => e.file))) bytesIn += await source.size(f);
-    if (metadata.size > 1) bytesIn += await source.size('model.safetensors.index.json').catch(() => 0);
+    if (!metadata.has('model.safetensors')) bytesIn += await source.size('model.safetensors.index.json');
 
     writer = await SafetensorsWriter.create(path.join(stage, 'model.safetensors'), ordered.map((j) => j.out), { format: 'pt', [COMPACT_METADATA_KEY]: json, [COMPACT_DIGEST_KEY]: digest });
     const total = jobs.reduce((s, j) => s + (j.kind === 'scales' ? 0 : j.src.end - j.src.begin), 0);
@@ -182,7 +182,8 @@ export async function convertCheckpoint(src: string | FileSource, outDir: string
     await publish(stage, out, outExists, files);
     const convertedBytesIn = listings.reduce((s, t) => s + (entries.get(t.name)!.end - entries.get(t.name)!.begin), 0);
     const convertedF32Bytes = listings.reduce((s, t) => s + 4 * t.rows * t.cols, 0);
-    const convertedBytesOut = placed.filter((p) => jobs.some((j) => j.kind !== 'copy' && j.out.name === p.name)).reduce((s, p) => s + p.dataOffsets[1] - p.dataOffsets[0], 0);
+    const written = new Set(jobs.filter((j) => j.kind !== 'copy').map((j) => j.out.name));
+    const convertedBytesOut = placed.filter((p) => written.has(p.name)).reduce((s, p) => s + p.dataOffsets[1] - p.dataOffsets[0], 0);
     return {
       outDir: out, dtype, group, bytesIn, bytesOut, convertedBytesIn, convertedF32Bytes, convertedBytesOut,
       tensorsConverted: listings.length, tensorsCopied: jobs.filter((j) => j.kind === 'copy').length, files, seconds: (performance.now() - t0) / 1000,
@@ -385,8 +386,8 @@ function checkValues(values: Float32Array, cols: number, row0: number, limit: nu
   }
 }
 
-/** Moves the staged files into place: a new directory is renamed whole; an existing one loses its visible entries
- *  (it was empty, or `force` was given) and receives the files. */
+/** Moves the staged files into place: a new directory is renamed whole; an existing one (empty, or `force` was
+ *  given) receives the files, then loses its other visible entries (hidden ones, such as .git, stay). */
 async function publish(stage: string, out: string, exists: boolean, files: string[]): Promise<void> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
@@ -400,9 +401,10 @@ async function publish(stage: string, out: string, exists: boolean, files: strin
       throw new Error(`${out}: appeared while converting and is not empty; nothing was written there`);
     }
   }
-  for (const name of await fs.readdir(out)) {
-    if (!name.startsWith('.')) await fs.rm(path.join(out, name), { recursive: true, force: true });
-  }
+  // The new files first (each rename replaces its namesake whole), then what is left of the old contents.
   for (const f of files) await fs.rename(path.join(stage, f), path.join(out, f));
+  for (const name of await fs.readdir(out)) {
+    if (!name.startsWith('.') && !files.includes(name)) await fs.rm(path.join(out, name), { recursive: true, force: true });
+  }
   await fs.rm(stage, { recursive: true, force: true });
 }

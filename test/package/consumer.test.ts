@@ -244,7 +244,7 @@ function nodeScores(): Promise<Score[]> {
 describe('the packed package', () => {
   it('holds the entry points (Node, browser, worker mode and its worker script), their declarations, the CLI and the shared code, and nothing else', () => {
     const files = pack.files.map((f) => f.path).sort();
-    const allowed = /^(README\.md|package\.json|dist\/index\.js|dist\/siglip-webgpu\.(browser|worker)\.js|dist\/worker\.js|dist\/cli\.js|dist\/apps\.js|dist\/preprocess-worker\.js|dist\/(lib|chunks)\/[\w-]+\.js|dist\/types\/.+\.d\.ts)$/;
+    const allowed = /^(README\.md|LICENSE|package\.json|dist\/index\.js|dist\/siglip-webgpu\.(browser|worker)\.js|dist\/worker\.js|dist\/cli\.js|dist\/apps\.js|dist\/preprocess-worker\.js|dist\/(lib|chunks)\/[\w-]+\.js|dist\/types\/.+\.d\.ts)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     for (const f of ['dist/index.js', 'dist/siglip-webgpu.browser.js', 'dist/worker.js', 'dist/siglip-webgpu.worker.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/browser.d.ts', 'dist/types/worker.d.ts']) {
       expect(files).toContain(f);
