@@ -84,3 +84,30 @@ export function writeRawSafetensors(path: string, tensors: Map<string, RawTensor
   len.writeBigUInt64LE(BigInt(json.length));
   writeFileSync(path, Buffer.concat([len, json, ...[...tensors.values()].map((t) => Buffer.from(t.bytes))]));
 }
+
+/**
+ * A tensor's F32 values as F16 or BF16 (round to nearest even). Test-side, independent of src/runtime/dtype.ts, so
+ * that the loader's own conversion is checked against a second implementation.
+ */
+export function toHalf(t: RawTensor, kind: 'F16' | 'BF16'): RawTensor {
+  const f = new Float32Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.byteLength));
+  const u = new Uint32Array(f.buffer);
+  const out = new Uint16Array(f.length);
+  for (let i = 0; i < f.length; i++) {
+    if (kind === 'BF16') out[i] = (u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16;
+    else out[i] = f16Bits(f[i]!);
+  }
+  return { dtype: kind, shape: t.shape, bytes: new Uint8Array(out.buffer) };
+}
+
+function f16Bits(v: number): number {
+  const x = new Uint32Array(new Float32Array([v]).buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const e = ((x >>> 23) & 0xff) - 112;
+  const m = x & 0x7fffff;
+  if (e <= 0) return sign | Math.round((m | 0x800000) / 2 ** (14 - e));
+  let h = (e << 10) | (m >>> 13);
+  const rem = m & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}

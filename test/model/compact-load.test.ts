@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { SiglipModel } from '../../src/model/siglip-model.js';
 import { CheckpointError } from '../../src/model/errors.js';
 import { testEngine } from '../helpers/engine.js';
-import { copyModel, FIXTURES, loadReference, readRawSafetensors, writeRawSafetensors, type RawTensor } from '../helpers/fixtures.js';
+import { copyModel, FIXTURES, loadReference, readRawSafetensors, toHalf, writeRawSafetensors, type RawTensor } from '../helpers/fixtures.js';
 import { COSINE_GATE, worstCosine } from '../helpers/cosine.js';
 
 const engine = await testEngine();
@@ -57,7 +57,7 @@ describe('compact dtypes: memory, sources, failures', () => {
     for (const kind of ['F16', 'BF16'] as const) {
       const dir = copyModel('siglip-tiny');
       const t = new Map<string, RawTensor>();
-      for (const [k, v] of raw) t.set(k, v.shape.length >= 2 ? halve(v, kind) : v);
+      for (const [k, v] of raw) t.set(k, v.shape.length >= 2 ? toHalf(v, kind) : v);
       writeRawSafetensors(join(dir, 'model.safetensors'), t);
       for (const dtype of ['int8', 'q4'] as const) {
         const m = await SiglipModel.load(dir, { engine, dtype, tune: false });
@@ -103,27 +103,3 @@ describe('compact dtypes: memory, sources, failures', () => {
     await m.dispose();
   });
 });
-
-/** A tensor's values rounded to F16 or BF16 (round to nearest even). */
-function halve(t: RawTensor, kind: 'F16' | 'BF16'): RawTensor {
-  const f = new Float32Array(t.bytes.slice().buffer);
-  const u = new Uint32Array(f.buffer);
-  const out = new Uint16Array(f.length);
-  for (let i = 0; i < f.length; i++) {
-    if (kind === 'BF16') out[i] = (u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16;
-    else out[i] = f16Bits(f[i]!);
-  }
-  return { dtype: kind, shape: t.shape, bytes: new Uint8Array(out.buffer) };
-}
-
-function f16Bits(v: number): number {
-  const x = new Uint32Array(new Float32Array([v]).buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const e = ((x >>> 23) & 0xff) - 112;
-  const m = x & 0x7fffff;
-  if (e <= 0) return sign | Math.round((m | 0x800000) / 2 ** (14 - e));
-  let h = (e << 10) | (m >>> 13);
-  const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}

@@ -17,7 +17,7 @@ import { DirectorySource } from '../../src/model/source-node.js';
 import { SyntheticSource } from '../../src/model/synthetic.js';
 import { bf16ToF32Array, f16BitsToF32, fromF16Array } from '../../src/runtime/dtype.js';
 import { packMatrix, unpackMatrix, type PackedFormat, type PackedLayout } from '../../src/runtime/weight-format.js';
-import { FIXTURES, readRawSafetensors, writeRawSafetensors, type RawTensor } from '../helpers/fixtures.js';
+import { FIXTURES, readRawSafetensors, toHalf, writeRawSafetensors, type RawTensor } from '../helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convert-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -288,27 +288,3 @@ describe('convertCheckpoint', () => {
     expect(r.tensorsConverted).toBeGreaterThan(0);
   });
 });
-
-function toHalf(t: RawTensor, kind: 'F16' | 'BF16'): RawTensor {
-  const f = new Float32Array(t.bytes.slice().buffer);
-  const u = new Uint32Array(f.buffer);
-  const out = new Uint16Array(f.length);
-  for (let i = 0; i < f.length; i++) {
-    if (kind === 'BF16') out[i] = (u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16;
-    else out[i] = f16(f[i]!);
-  }
-  return { dtype: kind, shape: t.shape, bytes: new Uint8Array(out.buffer) };
-}
-
-/** float32 → half bits, round to nearest even (test-side, independent of src/runtime/dtype.ts). */
-function f16(v: number): number {
-  const x = new Uint32Array(new Float32Array([v]).buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const e = ((x >>> 23) & 0xff) - 112;
-  const m = x & 0x7fffff;
-  if (e <= 0) return sign | Math.round((m | 0x800000) / 2 ** (14 - e));
-  let h = (e << 10) | (m >>> 13);
-  const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}

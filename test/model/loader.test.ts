@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { SiglipModel } from '../../src/model/siglip-model.js';
 import { expectClose, TOL } from '../helpers/compare.js';
 import { testEngine } from '../helpers/engine.js';
-import { copyModel, loadReference, readRawSafetensors, writeRawSafetensors, type RawTensor } from '../helpers/fixtures.js';
+import { copyModel, loadReference, readRawSafetensors, toHalf, writeRawSafetensors, type RawTensor } from '../helpers/fixtures.js';
 
 const engine = await testEngine({ poison: false });
 const ref = await loadReference('siglip-tiny');
@@ -27,34 +27,6 @@ async function expectLoadFails(dir: string, pattern: RegExp) {
   const before = engine.stats.liveBuffers;
   await expect(SiglipModel.load(dir, { engine })).rejects.toThrow(pattern);
   expect(engine.stats.liveBuffers, 'buffers left after a failed load').toBe(before);
-}
-
-function toHalf(t: RawTensor, kind: 'F16' | 'BF16'): RawTensor {
-  const f = new Float32Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.byteLength));
-  const u = new Uint32Array(f.buffer);
-  const out = new Uint16Array(f.length);
-  for (let i = 0; i < f.length; i++) {
-    if (kind === 'BF16') {
-      const x = u[i]!;
-      out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16; // round to nearest even
-    } else {
-      out[i] = Math.fround(f[i]!) === 0 ? 0 : f16bits(f[i]!);
-    }
-  }
-  return { dtype: kind, shape: t.shape, bytes: new Uint8Array(out.buffer) };
-}
-
-function f16bits(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const e = ((x >>> 23) & 0xff) - 112;
-  const m = x & 0x7fffff;
-  if (e <= 0) return sign | Math.round((m | 0x800000) / 2 ** (14 - e));
-  let h = (e << 10) | (m >>> 13);
-  const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
 }
 
 describe('safetensors loading', () => {
