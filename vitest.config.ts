@@ -20,6 +20,10 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 300_000,
+    // CI (a fresh machine whose load we do not control): a failed test runs once more, and the retry reporter names
+    // every test that needed it (its failure stays in the log). Locally a failure is a failure at once.
+    retry: process.env.CI ? 1 : 0,
+    reporters: ['default', './test/helpers/retry-reporter.ts'],
     // Kernel tuning searches for minutes on lavapipe; tests use the adapter defaults (test/ops/tuner.test.ts
     // runs the search itself).
     env: { SIGLIP_WEBGPU_TUNE: 'off' },

@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-adapter.sh || exit 1
 bash scripts/setup-browser.sh
-report() { [ -n "${VITEST_JSON:-}" ] && echo "--reporter=default --reporter=json --outputFile=${VITEST_JSON%.json}-$1.json"; }
+report() { [ -n "${VITEST_JSON:-}" ] && echo "--reporter=default --reporter=./test/helpers/retry-reporter.ts --reporter=json --outputFile=${VITEST_JSON%.json}-$1.json"; }
 status=0
 npx vitest run --exclude 'test/browser/**' --exclude 'test/package/**' $(report node) "$@" || status=$?
 npx vitest run test/browser $(report browser) "$@" || status=$?

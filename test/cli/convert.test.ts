@@ -251,7 +251,8 @@ describe('siglip-webgpu convert', () => {
       child.stderr!.on('data', (d) => (stderr += d));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       // Wait until it is converting (its staging folder exists), then interrupt.
-      for (let i = 0; i < 200 && !readdirSync(parent).some((f) => f.startsWith('.out.convert-')); i++) await new Promise((r) => setTimeout(r, 25));
+      // (Up to a minute: a CLI that starts on two busy cores can take seconds before its first request.)
+      for (let i = 0; i < 2400 && child.exitCode === null && !readdirSync(parent).some((f) => f.startsWith('.out.convert-')); i++) await new Promise((r) => setTimeout(r, 25));
       expect(readdirSync(parent).some((f) => f.startsWith('.out.convert-')), 'conversion started').toBe(true);
       child.kill('SIGINT');
       expect(await exited).toBe(1);
