@@ -10,8 +10,24 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-adapter.sh || exit 1
 bash scripts/setup-browser.sh
 report() { [ -n "${VITEST_JSON:-}" ] && echo "--reporter=default --reporter=./test/helpers/retry-reporter.ts --reporter=json --outputFile=${VITEST_JSON%.json}-$1.json"; }
+# phase NAME ARGS...: one vitest run. With VITEST_JSON, a run whose vitest process died before writing its report
+# (not a test failing: vitest 3's forks pool can lose its main process to a worker's closed IPC channel,
+# ERR_IPC_CHANNEL_CLOSED) is said so and run once more, after its orphaned workers are stopped.
+phase() {
+  local name=$1; shift
+  local code=0
+  npx vitest run "$@" $(report "$name") "${extra[@]}" || code=$?
+  if [ -n "${VITEST_JSON:-}" ] && [ ! -f "${VITEST_JSON%.json}-$name.json" ]; then
+    echo "== the $name phase's vitest exited ($code) without its report: its runner died; running the phase again" >&2
+    pkill -9 -P 1 -f '^node \(vitest' 2>/dev/null
+    code=0
+    npx vitest run "$@" $(report "$name") "${extra[@]}" || code=$?
+  fi
+  return $code
+}
+extra=("$@")
 status=0
-npx vitest run --exclude 'test/browser/**' --exclude 'test/package/**' $(report node) "$@" || status=$?
-npx vitest run test/browser $(report browser) "$@" || status=$?
-npx vitest run test/package $(report package) "$@" || status=$?
+phase node --exclude 'test/browser/**' --exclude 'test/package/**' || status=$?
+phase browser test/browser || status=$?
+phase package test/package || status=$?
 exit $status
