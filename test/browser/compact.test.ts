@@ -27,7 +27,7 @@ import { packedBytes, packedLayout, type PackedFormat } from '../../src/runtime/
 import { argmaxRows, COSINE_GATE, worstCosine } from '../helpers/cosine.js';
 import { FIXTURES, readRawSafetensors } from '../helpers/fixtures.js';
 import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
-import { f32FromB64, useBrowserEnv, type BrowserEnv } from './harness.js';
+import { f32FromB64, useBrowserEnv, type BrowserEnv, withBrowserLog } from './harness.js';
 
 type Lib = typeof import('../../src/index.js');
 type WorkerLib = typeof import('../../src/worker.js');
@@ -46,14 +46,7 @@ useBrowserEnv(async (e) => {
   await page.waitForFunction(() => 'siglipWorker' in window, undefined, { timeout: 60_000 });
 });
 
-async function withLog<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof Error) e.message += `\n--- browser log ---\n${env.log.slice(-30).join('\n')}`;
-    throw e;
-  }
-}
+const withLog = <T>(fn: () => Promise<T>): Promise<T> => withBrowserLog(env, fn);
 
 type DType = 'f32' | 'f16' | 'int8' | 'q4';
 /** The groups a dtype loads with by default (model-dtype.ts). */

@@ -106,6 +106,17 @@ export interface BrowserEnv {
   close(): Promise<void>;
 }
 
+/** Runs `fn` and, when it throws, adds the last lines the pages of `env` logged to the error's message. */
+export async function withBrowserLog<T>(env: BrowserEnv, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const log = env.log.slice(-30).join('\n');
+    if (e instanceof Error && log) e.message += `\n--- browser log ---\n${log}`;
+    throw e;
+  }
+}
+
 /** Builds, serves and launches; `close()` undoes all three. */
 export async function startBrowserEnv(): Promise<BrowserEnv> {
   requireChromium();

@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SiglipModel } from '../../src/model/siglip-model.js';
 import { diff, TOL } from '../helpers/compare.js';
 import { FIXTURES, loadReference, MODELS } from '../helpers/fixtures.js';
-import { f32FromB64, LABELS, nodeCatsScores, useBrowserEnv, type BrowserEnv } from './harness.js';
+import { f32FromB64, LABELS, nodeCatsScores, useBrowserEnv, type BrowserEnv, withBrowserLog } from './harness.js';
 
 /** What the page's `window` holds after harness.libraryPage(). */
 type Lib = typeof import('../../src/index.js');
@@ -33,16 +33,7 @@ useBrowserEnv(async (e) => {
   page = await env.libraryPage();
 });
 
-/** Runs `fn` and, when it throws, adds what the page logged. */
-async function withLog<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const log = env.log.slice(-20).join('\n');
-    if (e instanceof Error && log) e.message += `\n--- browser log ---\n${log}`;
-    throw e;
-  }
-}
+const withLog = <T>(fn: () => Promise<T>): Promise<T> => withBrowserLog(env, fn);
 
 describe('WebGPU in headless Chromium', () => {
   it('navigator.gpu gives an adapter (SwiftShader) and the engine runs on it', async () => {

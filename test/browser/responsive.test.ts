@@ -8,7 +8,7 @@
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { useBrowserEnv, type BrowserEnv } from './harness.js';
+import { useBrowserEnv, type BrowserEnv, withBrowserLog } from './harness.js';
 
 type Lib = typeof import('../../src/index.js');
 type WorkerLib = typeof import('../../src/worker.js');
@@ -29,14 +29,7 @@ async function workerPage(): Promise<Page> {
   return p;
 }
 
-async function withLog<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof Error) e.message += `\n--- browser log ---\n${env.log.slice(-30).join('\n')}`;
-    throw e;
-  }
-}
+const withLog = <T>(fn: () => Promise<T>): Promise<T> => withBrowserLog(env, fn);
 
 describe('the main thread in worker mode', () => {
   it('no long task while the worker loads and runs; the same work on the main thread makes them', async () => {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
-import { useBrowserEnv, type BrowserEnv } from './harness.js';
+import { useBrowserEnv, type BrowserEnv, withBrowserLog } from './harness.js';
 
 type Lib = typeof import('../../src/index.js');
 type WorkerLib = typeof import('../../src/worker.js');
@@ -49,14 +49,7 @@ afterAll(async () => {
   await hub?.close();
 });
 
-async function withLog<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof Error) e.message += `\n--- browser log ---\n${env.log.slice(-30).join('\n')}`;
-    throw e;
-  }
-}
+const withLog = <T>(fn: () => Promise<T>): Promise<T> => withBrowserLog(env, fn);
 
 /** max |a − b| over two equally long lists of numbers (Infinity when the lengths differ). */
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -5,23 +5,11 @@
 import { describe, expect, test } from 'vitest';
 import { SiglipModel } from '../../src/model/siglip-model.js';
 import { expectClose, TOL } from '../helpers/compare.js';
+import { worstCosine } from '../helpers/cosine.js';
 import { testEngine } from '../helpers/engine.js';
 import { FIXTURES, loadReference, MODELS } from '../helpers/fixtures.js';
 
 const engine = await testEngine();
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>, dim: number): number {
-  let worst = 1;
-  for (let r = 0; r < a.length / dim; r++) {
-    let ab = 0, aa = 0, bb = 0;
-    for (let i = 0; i < dim; i++) {
-      const x = a[r * dim + i]!, y = b[r * dim + i]!;
-      ab += x * y; aa += x * x; bb += y * y;
-    }
-    worst = Math.min(worst, ab / Math.sqrt(aa * bb));
-  }
-  return worst;
-}
 
 describe.each(MODELS)('%s: fp32 forward matches transformers (float64)', (name) => {
   test('every output and every hidden state within 1e-4', async () => {
@@ -78,7 +66,7 @@ describe.each(MODELS)('%s: fp32 forward matches transformers (float64)', (name) 
       for (const k of ['image_embeds', 'text_embeds']) {
         const r = ref.outputs.get(k)!;
         expectClose(out[k]!.data, r.data, TOL.f16, `${name} f16 ${k}`);
-        expect(cosine(out[k]!.data, r.data, r.shape[1]!), `${name} f16 ${k} cosine`).toBeGreaterThanOrEqual(0.9999);
+        expect(worstCosine(out[k]!.data, r.data, r.shape[1]!), `${name} f16 ${k} cosine`).toBeGreaterThanOrEqual(0.9999);
       }
       expectClose(out.logits_per_image!.data, ref.outputs.get('logits_per_image')!.data, TOL.f16, `${name} f16 logits`);
     } finally {
