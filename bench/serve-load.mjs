@@ -4,7 +4,7 @@
  * C connections sends its next request when the previous answer arrives, for a fixed time after a warm-up).
  *
  *   node bench/serve-load.mjs [--model DIR] [--kind text|image|both] [--concurrency 1,8,32] [--seconds 20]
- *                             [--batches 1,32] [--max-wait-ms 5] [--index-images 200] [--out bench/results/lavapipe]
+ *                             [--batches 1,32] [--max-wait-ms 0] [--index-images 200] [--out bench/results/lavapipe]
  *
  * For each --max-batch in --batches (1 = no batching, the baseline), a fresh server; for each concurrency and
  * request kind: requests/s, items/s, p50 and p99 latency. Then `index` over a folder of --index-images PNGs:
@@ -27,7 +27,7 @@ const { values: a } = parseArgs({
     seconds: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
     batches: { type: 'string', default: '1,32' },
-    'max-wait-ms': { type: 'string', default: '5' },
+    'max-wait-ms': { type: 'string', default: '0' }, // serve's own default
     'index-images': { type: 'string', default: '200' },
     'index-batch': { type: 'string', default: '8' },
     out: { type: 'string' },
