@@ -18,7 +18,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // lavapipe runs on the same two CPU cores as the tests: more parallel GPU suites only fight for them.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    maxWorkers: 2,
     testTimeout: 300_000,
     // CI (a fresh machine whose load we do not control): a failed test runs once more, and the retry reporter names
     // every test that needed it (its failure stays in the log). Locally a failure is a failure at once.

@@ -11,8 +11,8 @@ bash scripts/setup-adapter.sh || exit 1
 bash scripts/setup-browser.sh
 report() { [ -n "${VITEST_JSON:-}" ] && echo "--reporter=default --reporter=./test/helpers/retry-reporter.ts --reporter=json --outputFile=${VITEST_JSON%.json}-$1.json"; }
 # phase NAME ARGS...: one vitest run. With VITEST_JSON, a run whose vitest process died before writing its report
-# (not a test failing: vitest 3's forks pool can lose its main process to a worker's closed IPC channel,
-# ERR_IPC_CHANNEL_CLOSED) is said so and run once more, after its orphaned workers are stopped.
+# (not a test failing: a runner that dies — as vitest 3's forks pool did once here, ERR_IPC_CHANNEL_CLOSED in
+# tinypool, which vitest 4 no longer uses) is said so and run once more, after its orphaned workers are stopped.
 phase() {
   local name=$1; shift
   local code=0
