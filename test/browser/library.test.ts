@@ -25,7 +25,6 @@ interface PageWindow {
   fromB64(s: string): Uint8Array;
 }
 
-
 let env: BrowserEnv;
 let page: Page;
 useBrowserEnv(async (e) => {
